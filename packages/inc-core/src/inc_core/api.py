@@ -1,0 +1,74 @@
+"""The public entry points: `autotune` and `init_tuning` (INC's names and meaning)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from inc_core.adaptor import Adaptor, Calibration
+from inc_core.config import TuningConfig
+from inc_core.config_loader import ConfigLoader
+from inc_core.evaluator import EvalSpec
+from inc_core.logger import TuningLogger
+from inc_core.monitor import TuningMonitor
+from inc_core.plugins import IncPluginManager
+from inc_core.result import TuningResult
+from inc_core.runner import TuningRun
+
+
+def autotune(
+    model: Any,
+    tune_config: TuningConfig | None = None,
+    eval_fn: EvalSpec | None = None,
+    calib_data: Any = None,
+    run_fn: Callable[[Any], Any] | None = None,
+    adaptor: Adaptor | str | None = None,
+    *,
+    eval_args: tuple[Any, ...] | None = None,
+    q_func: Callable[[Any], Any] | None = None,
+    loss_fn: Callable[..., Any] | None = None,
+    resume: bool = False,
+    plugin_manager: IncPluginManager | None = None,
+) -> TuningResult:
+    """Tune ``model`` until a config meets the accuracy goal; return the result (never None).
+
+    ``model``: a framework model object or a model file path. ``eval_fn``: the
+    user's score function in one of the `Evaluator` forms. ``calib_data``/``run_fn``:
+    calibration data, or a function that feeds a prepared model. ``adaptor``: an
+    instance or registered name (default: the first installed adaptor that accepts
+    the model). ``resume=True`` continues the history in ``tune_config.run_dir``.
+    """
+    if eval_fn is None:
+        raise TypeError("autotune() needs eval_fn: a function that scores a model")
+    if eval_args:
+        bound = eval_fn
+        if not callable(bound):
+            raise TypeError("eval_args can only be used with a callable eval_fn")
+        eval_fn = _with_args(bound, tuple(eval_args))
+    calibration = Calibration(data=calib_data, run_fn=run_fn, train_fn=q_func, loss_fn=loss_fn)
+    run = TuningRun(
+        model,
+        tune_config or TuningConfig(),
+        eval_fn,
+        calibration=calibration,
+        adaptor=adaptor,
+        resume=resume,
+        plugin_manager=plugin_manager,
+    )
+    return run.run()
+
+
+class _with_args:  # noqa: N801 - a picklable partial with a readable name
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.fn, self.args = fn, args
+        self.__name__ = getattr(fn, "__name__", "accuracy")
+
+    def __call__(self, model: Any) -> Any:
+        return self.fn(model, *self.args)
+
+
+def init_tuning(tuning_config: TuningConfig) -> tuple[ConfigLoader | None, TuningLogger, TuningMonitor]:
+    """INC 3.x's helper: the config loader (when a config set is given), logger and monitor."""
+    loader = ConfigLoader(tuning_config.config_set, tuning_config.sampler) if tuning_config.config_set is not None else None
+    monitor = TuningMonitor(tuning_config.max_trials, float(tuning_config.timeout))
+    return loader, TuningLogger(), monitor

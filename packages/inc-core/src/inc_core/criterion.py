@@ -1,0 +1,60 @@
+"""The accuracy goal: one inclusive pass rule used everywhere.
+
+relative, higher-better: ``acc >= b*(1-t)``; relative, lower-better: ``acc <= b*(1+t)``;
+absolute: ``acc >= b-t`` / ``acc <= b+t``. ``t`` may be negative (must beat the baseline).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from inc_core.errors import BaselineError, ConfigError
+
+CRITERIA = ("relative", "absolute")
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """How much a metric may lose against its baseline."""
+
+    tolerable_loss: float = 0.01
+    criterion: str = "relative"
+    higher_is_better: bool = True
+
+    def __post_init__(self) -> None:
+        if self.criterion not in CRITERIA:
+            raise ConfigError(f"criterion must be one of {CRITERIA}, got {self.criterion!r}")
+        if isinstance(self.tolerable_loss, bool) or not isinstance(self.tolerable_loss, (int, float)):
+            raise ConfigError(f"tolerable_loss must be a number, got {self.tolerable_loss!r}")
+        if not math.isfinite(self.tolerable_loss):
+            raise ConfigError(f"tolerable_loss must be finite, got {self.tolerable_loss!r}")
+
+    def check_baseline(self, baseline: float, metric: str = "accuracy") -> None:
+        """Reject baselines the rule cannot judge against (NaN, or 0 with a relative rule)."""
+        if not math.isfinite(baseline):
+            raise BaselineError(f"baseline {metric} is {baseline!r}; a finite number is needed")
+        if self.criterion == "relative" and baseline == 0:
+            raise BaselineError(
+                f"baseline {metric} is 0, so a relative loss is undefined; "
+                "use criterion='absolute' (tolerable_loss is then in metric units)"
+            )
+
+    def target(self, baseline: float) -> float:
+        """The worst metric value that still passes."""
+        t = self.tolerable_loss
+        if self.criterion == "relative":
+            # abs() keeps the rule meaningful for negative baselines (e.g. negative log-likelihood).
+            return baseline - abs(baseline) * t if self.higher_is_better else baseline + abs(baseline) * t
+        return baseline - t if self.higher_is_better else baseline + t
+
+    def passes(self, value: float, baseline: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        target = self.target(baseline)
+        return value >= target if self.higher_is_better else value <= target
+
+    def loss(self, value: float, baseline: float) -> float:
+        """How much worse than the baseline ``value`` is (relative or absolute; negative = better)."""
+        diff = baseline - value if self.higher_is_better else value - baseline
+        return diff / abs(baseline) if self.criterion == "relative" else diff

@@ -1,0 +1,435 @@
+"""`TuningRun`: one tuning run from fp32 model to `TuningResult`.
+
+model -> adaptor.capability -> TuningSpace -> strategy.ask -> executor runs trials
+(adaptor.quantize -> Evaluator) -> strategy.tell -> TuningMonitor -> history -> hooks.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from inc_core.adaptor import Adaptor, Calibration
+from inc_core.config import TuningConfig
+from inc_core.errors import AdaptorError, BaselineError, ConfigError, HistoryError, IncError, NotSupportedError
+from inc_core.evaluator import Evaluator
+from inc_core.executors import make_executor
+from inc_core.history import CANCELLED, TrialHistory
+from inc_core.monitor import StopReason, TuningMonitor
+from inc_core.objectives import Objectives, pareto_front
+from inc_core.plugins import IncPluginManager, get_plugin_manager
+from inc_core.result import TuningResult
+from inc_core.space import TuningSpace
+from inc_core.strategy import Proposal, TuneStrategy
+from inc_core.trial import Trial, TrialState
+from inc_core.tune_config import TuneConfig
+
+logger = logging.getLogger("inc")
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What a worker sends back for one config (``model`` only from in-process executors)."""
+
+    metrics: Mapping[str, float] | None
+    passed: bool = False
+    latency: float | None = None
+    model_size: int | None = None
+    error: str | None = None
+    model: Any = None
+
+
+@dataclass
+class TrialJob:
+    """Quantize, evaluate and (if it passes) measure one config; never raises."""
+
+    adaptor: Adaptor
+    model: Any
+    calibration: Calibration
+    evaluator: Evaluator
+    baseline: Mapping[str, float]
+    objectives: Objectives
+    keep_model: bool = True
+
+    def __call__(self, config: TuneConfig) -> TrialOutcome:
+        try:
+            quantized = self.adaptor.quantize(self.model, config, self.calibration)
+        except Exception as exc:  # a quantizer failure fails this trial only
+            return TrialOutcome(None, error=f"quantization failed: {type(exc).__name__}: {exc}")
+        try:
+            metrics = self.evaluator.evaluate(quantized)
+        except Exception as exc:  # the user's eval function failed on this model
+            return TrialOutcome(None, error=f"evaluation failed: {type(exc).__name__}: {exc}")
+        passed = self.evaluator.passes(metrics, self.baseline)
+        latency = size = None
+        try:
+            if passed and self.objectives.measures_latency:
+                latency = self.adaptor.benchmark(quantized, self.calibration)
+            size = self.adaptor.model_size(quantized)
+        except NotSupportedError:
+            pass
+        except Exception as exc:
+            return TrialOutcome(metrics, passed, error=f"measuring objectives failed: {type(exc).__name__}: {exc}")
+        return TrialOutcome(metrics, passed, latency, size, model=quantized if self.keep_model else None)
+
+
+def resolve_adaptor(model: Any, adaptor: Adaptor | str | None, pm: IncPluginManager) -> Adaptor:
+    """The adaptor instance for ``model``: given, named, or the first installed one that accepts it."""
+    if isinstance(adaptor, Adaptor):
+        return adaptor
+    if isinstance(adaptor, str):
+        return pm.adaptors.get(adaptor).cls()
+    if adaptor is not None:
+        raise ConfigError(f"adaptor must be an Adaptor instance or a registered name, got {adaptor!r}")
+    for registration in pm.adaptors:
+        if registration.cls.accepts(model):
+            return registration.cls()
+    installed = ", ".join(pm.adaptors.names()) or "none"
+    raise ConfigError(
+        f"no installed adaptor accepts a model of type {type(model).__name__} ({model!r:.80}); "
+        f"installed adaptors: {installed}. Install inc-onnx or inc-torch, or pass adaptor=..."
+    )
+
+
+def default_run_dir(strategy: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("inc_runs") / f"{strategy}-{stamp}-{time.time_ns() % 10**6:06d}"
+
+
+class TuningRun:
+    """Everything one run needs; `run` executes it. Also the strategies' `StrategyContext`."""
+
+    def __init__(
+        self,
+        model: Any,
+        tuning_config: TuningConfig,
+        eval_fn: Any,
+        calibration: Calibration | None = None,
+        adaptor: Adaptor | str | None = None,
+        resume: bool = False,
+        plugin_manager: IncPluginManager | None = None,
+    ) -> None:
+        self.config = tuning_config
+        self.pm = plugin_manager or get_plugin_manager()
+        self.evaluator = Evaluator(eval_fn, tuning_config.accuracy_criterion)
+        self.calibration = calibration or Calibration()
+        self.adaptor = resolve_adaptor(model, adaptor, self.pm)
+        if isinstance(model, (str, Path)):
+            model = self.adaptor.load(model)
+        self.model = model
+        self.strategy_name = tuning_config.strategy_name
+        self.strategy_cls = self.pm.strategies.get(self.strategy_name).cls
+        self.resume = resume
+        if resume and tuning_config.run_dir is None:
+            raise ConfigError("resume=True needs TuningConfig.run_dir: the run directory to resume")
+        self.run_dir = Path(tuning_config.run_dir) if tuning_config.run_dir else default_run_dir(self.strategy_name)
+        self.monitor = TuningMonitor(tuning_config.max_trials, float(tuning_config.timeout))
+        self.space: TuningSpace | None = None
+        self.history: TrialHistory | None = None
+        self.baseline: dict[str, float] = {}
+        self.baseline_score = 0.0
+        self.target_score = 0.0
+        self.objectives = Objectives(dict(tuning_config.objectives))
+        self.trials: list[Trial] = []
+        self.strategy: TuneStrategy | None = None
+        self.sensitivity_calls = 0
+        self.sensitivity_seconds = 0.0
+        self._best_model: tuple[TuneConfig, Any] | None = None
+        self._log_handler: logging.Handler | None = None
+
+    # StrategyContext -------------------------------------------------------------
+    @property
+    def seed(self) -> int:
+        return self.config.random_seed
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.config.higher_is_better
+
+    @property
+    def timeout(self) -> float:
+        return float(self.config.timeout)
+
+    @property
+    def max_trials(self) -> int:
+        return self.config.max_trials
+
+    def elapsed(self) -> float:
+        return self.monitor.elapsed()
+
+    def trials_used(self) -> int:
+        return self.monitor.trials_count
+
+    def objective_key(self, trial: Trial) -> tuple[float, ...]:
+        score = trial.score if trial.score is not None else 0.0
+        return (self.objectives.cost(trial), -score if self.higher_is_better else score)
+
+    def sensitivity(self, method: str, config: TuneConfig, ops: Sequence[str] | None = None) -> Mapping[str, float]:
+        """Per-op scores from the adaptor, cached in the history (a resumed run does not recompute)."""
+        key = method if ops is None else f"{method}:{','.join(sorted(ops))}"
+        assert self.history is not None
+        cached = self.history.get_sensitivity(key, config)
+        if cached is not None:
+            return cached
+        start = time.perf_counter()
+        scores = dict(self.adaptor.op_sensitivity(self.model, config, self.calibration, method, ops))
+        self.sensitivity_seconds += time.perf_counter() - start
+        self.sensitivity_calls += 1
+        self.history.put_sensitivity(key, config, scores)
+        return scores
+
+    # The run ---------------------------------------------------------------------
+    def run(self) -> TuningResult:
+        self._open_run_dir()
+        try:
+            self._build_space()
+            self._measure_baseline()
+            assert self.space is not None
+            if len(self.space) == 0:
+                return self._finish(StopReason.EMPTY_SPACE)
+            self.strategy = self._make_strategy()
+            self.pm.hook.inc_tuning_start(run=self)
+            reason = self.strategy.traverse(self)
+            return self._finish(reason)
+        finally:
+            self._close()
+
+    def _open_run_dir(self) -> None:
+        history_file = self.run_dir / "history.sqlite"
+        if history_file.exists() and not self.resume:
+            raise ConfigError(
+                f"run directory {self.run_dir} already holds a tuning history; "
+                "pass resume=True to continue it or choose another run_dir"
+            )
+        if self.resume and not history_file.exists():
+            raise ConfigError(f"resume: no history to resume in {self.run_dir} (expected {history_file})")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._log_handler = logging.FileHandler(self.run_dir / "tuning.log", encoding="utf-8")
+        self._log_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger("inc").addHandler(self._log_handler)
+        if logging.getLogger("inc").level == logging.NOTSET:
+            logging.getLogger("inc").setLevel(logging.INFO)
+        self.history = TrialHistory.in_run_dir(self.run_dir)
+
+    def _close(self) -> None:
+        if self.history is not None:
+            self.history.close()
+        if self._log_handler is not None:
+            logging.getLogger("inc").removeHandler(self._log_handler)
+            self._log_handler.close()
+        self.adaptor.close()
+
+    def _build_space(self) -> None:
+        assert self.history is not None
+        capability = self.adaptor.capability(self.model)
+        self.space = TuningSpace(
+            capability,
+            global_constraint=self.config.global_constraint,
+            op_type_dict=self.config.op_type_dict,
+            op_name_dict=self.config.op_name_dict,
+            recipes=self.config.recipes,
+        )
+        fingerprint = self.space.fingerprint()
+        stored = self.history.get_meta("space_fingerprint")
+        if stored is not None and stored != fingerprint:
+            raise HistoryError(
+                f"{self.run_dir}: the history was recorded on another tuning space "
+                "(different model, adaptor or constraints); use a new run_dir"
+            )
+        self.history.set_meta("space_fingerprint", fingerprint)
+        self.history.set_default_config(self.space.default_config())
+
+    def _measure_baseline(self) -> None:
+        assert self.history is not None
+        stored = self.history.get_meta("baseline") if self.resume else None
+        if stored is not None:
+            self.baseline = dict(stored["metrics"])
+            self.objectives = Objectives(self.objectives.weights, stored.get("latency"), stored.get("size"))
+        else:
+            try:
+                self.baseline = self.evaluator.evaluate(self.model)
+            except Exception as exc:
+                raise BaselineError(f"evaluating the fp32 baseline failed: {type(exc).__name__}: {exc}") from exc
+            self.evaluator.check_baseline(self.baseline)
+            latency = size = None
+            try:
+                if self.objectives.measures_latency:
+                    latency = self.adaptor.benchmark(self.model, self.calibration)
+            except NotSupportedError as exc:
+                logger.warning("latency objective unavailable (%s); ranking passing configs by size", exc)
+                self.objectives = Objectives({**self.objectives.weights, "latency": 0.0, "model_size": 1.0})
+            try:
+                size = self.adaptor.model_size(self.model)
+            except NotSupportedError:
+                pass
+            self.objectives = Objectives(self.objectives.weights, latency, size)
+            self.history.set_meta("baseline", {"metrics": self.baseline, "latency": latency, "size": size})
+        self.evaluator.check_baseline(self.baseline)
+        self.baseline_score = self.evaluator.score(self.baseline)
+        self.target_score = self.evaluator.target(self.baseline)
+
+    def _make_strategy(self) -> TuneStrategy:
+        assert self.space is not None and self.history is not None
+        strategy = self.strategy_cls(self.space, self, **self._strategy_options())
+        strategy.show_baseline_info()
+        if self.resume:
+            interrupted = self.history.mark_interrupted()
+            finished = self.history.finished_trials()
+            logger.info("resuming: %d finished trials replayed, %d interrupted will be re-run", len(finished), interrupted)
+            strategy.setup_resume(finished)
+        return strategy
+
+    def _strategy_options(self) -> dict[str, Any]:
+        options = dict(self.config.strategy_kwargs)
+        if self.strategy_name == "sequential":
+            options.setdefault("config_set", self.config.config_set)
+            options.setdefault("sampler", self.config.sampler)
+        return options
+
+    def _job(self) -> TrialJob:
+        return TrialJob(self.adaptor, self.model, self.calibration, self.evaluator, self.baseline, self.objectives)
+
+    def drive(self, strategy: TuneStrategy) -> StopReason:
+        """The ask/tell loop: keep workers busy, feed results back, stop when the monitor says."""
+        assert self.history is not None
+        executor, owned = make_executor(self.config.executor, self.config.workers)
+        job = self._job()
+        inflight: dict[concurrent.futures.Future[TrialOutcome], Trial] = {}
+        number = self.history.next_number()
+        reason: StopReason | None = None
+        try:
+            while True:
+                goal_met = strategy.best_trial is not None and strategy.best_trial.passed
+                reason = self.monitor.stop_reason(goal_met, strategy.finished and not inflight)
+                if reason is not None and (reason is not StopReason.MAX_TRIALS or not inflight):
+                    break
+                free = self.config.workers - len(inflight)
+                budget = self.monitor.budget_left() - len(inflight)
+                proposals: list[Proposal] = strategy.ask(min(free, budget)) if free > 0 and budget > 0 else []
+                for proposal in proposals:
+                    trial = Trial(number, proposal.config, proposal.seq, proposal.stage, started_at=time.time())
+                    number += 1
+                    self.history.record_start(trial)
+                    self.pm.hook.inc_trial_start(run=self, trial=trial)
+                    inflight[executor.submit(job, proposal.config)] = trial
+                if not inflight:
+                    if strategy.finished:
+                        continue  # the monitor reports EXHAUSTED next round
+                    if not proposals:
+                        logger.warning("strategy %s proposed nothing and waits for nothing; stopping", self.strategy_name)
+                        reason = StopReason.EXHAUSTED
+                        break
+                    continue
+                wait_for = self._time_left()
+                done, _ = concurrent.futures.wait(inflight, timeout=wait_for, return_when="FIRST_COMPLETED")
+                for future in done:
+                    self._complete(strategy, inflight.pop(future), future)
+        except KeyboardInterrupt:
+            reason = StopReason.INTERRUPTED
+            raise
+        finally:
+            self._cancel(inflight)
+            if owned:
+                executor.shutdown(wait=False, cancel_futures=True)
+            strategy.finalize()
+        return reason if reason is not None else StopReason.EXHAUSTED
+
+    def _time_left(self) -> float | None:
+        if self.monitor.timeout <= 0:
+            return None
+        return max(0.0, self.monitor.timeout - self.monitor.elapsed())
+
+    def _complete(self, strategy: TuneStrategy, trial: Trial, future: concurrent.futures.Future[TrialOutcome]) -> None:
+        assert self.history is not None
+        try:
+            outcome = future.result()
+        except Exception as exc:  # the executor itself failed (worker died, unpicklable job, ...)
+            outcome = TrialOutcome(None, error=f"executor failed: {type(exc).__name__}: {exc}")
+        ended = time.time()
+        if outcome.metrics is None or outcome.error is not None and not outcome.metrics:
+            finished = trial.with_(state=TrialState.FAILED, error=outcome.error, ended_at=ended)
+        else:
+            finished = trial.with_(
+                state=TrialState.FAILED if outcome.error else TrialState.COMPLETE,
+                metrics=dict(outcome.metrics), score=self.evaluator.score(outcome.metrics),
+                passed=outcome.passed and outcome.error is None, latency=outcome.latency,
+                model_size=outcome.model_size, error=outcome.error, ended_at=ended,
+            )
+        self.monitor.add_trial_result()
+        self.history.record_end(finished)
+        self.trials.append(finished)
+        strategy.tell(finished)
+        best = strategy.best_trial
+        if outcome.model is not None and best is not None and best.config == finished.config:
+            self._best_model = (finished.config, outcome.model)
+        self.pm.hook.inc_trial_end(run=self, trial=finished)
+
+    def _cancel(self, inflight: dict[concurrent.futures.Future[TrialOutcome], Trial]) -> None:
+        assert self.history is not None
+        for future, trial in inflight.items():
+            future.cancel()
+            self.history.record_end(trial.with_(state=TrialState.FAILED, error=CANCELLED, ended_at=time.time()))
+
+    # Result ------------------------------------------------------------------------
+    def _finish(self, reason: StopReason) -> TuningResult:
+        assert self.space is not None and self.history is not None
+        strategy = self.strategy
+        best = strategy.best_trial if strategy is not None else None
+        all_trials = self._all_trials()
+        met_goal = bool(best and best.passed)
+        best_model: Any = self.model
+        if reason is StopReason.EMPTY_SPACE:
+            met_goal = self.evaluator.passes(self.baseline, self.baseline)
+        elif best is not None:
+            best_model = self._model_for(best.config)
+        result = TuningResult(
+            best_model=best_model,
+            best_config=best.config if best else None,
+            best_trial=best,
+            baseline=dict(self.baseline),
+            baseline_score=self.baseline_score,
+            target_score=self.target_score,
+            met_goal=met_goal,
+            stop_reason=reason.value,
+            trials=all_trials,
+            pareto=pareto_front(all_trials, self.higher_is_better),
+            run_dir=self.run_dir,
+            baseline_latency=self.objectives.baseline_latency,
+            baseline_size=self.objectives.baseline_size,
+        )
+        self._save(result, strategy)
+        self.history.set_meta("result", result.summary())
+        self.pm.hook.inc_tuning_end(run=self, result=result)
+        return result
+
+    def _all_trials(self) -> list[Trial]:
+        """This run's trials plus, on resume, the replayed ones (marked cached), in number order."""
+        assert self.history is not None
+        current = {t.number for t in self.trials}
+        replayed = [t.with_(cached=True) for t in self.history.finished_trials() if t.number not in current]
+        return sorted([*replayed, *self.trials], key=lambda t: t.number)
+
+    def _model_for(self, config: TuneConfig) -> Any:
+        if self._best_model is not None and self._best_model[0] == config:
+            return self._best_model[1]
+        try:
+            return self.adaptor.quantize(self.model, config, self.calibration)
+        except Exception as exc:
+            raise AdaptorError(f"re-quantizing the best config failed: {type(exc).__name__}: {exc}") from exc
+
+    def _save(self, result: TuningResult, strategy: TuneStrategy | None) -> None:
+        if strategy is not None and result.best_config is not None:
+            result.config_path = strategy.deploy_config(self.run_dir / "best_config.yaml")
+        try:
+            result.model_path = self.adaptor.save(result.best_model, self.run_dir / "best_model")
+        except NotSupportedError:
+            logger.info("adaptor %s cannot save models; best model returned in memory only", self.adaptor.name)
+        except IncError:
+            raise
+        except Exception as exc:
+            logger.warning("saving the best model failed: %s: %s", type(exc).__name__, exc)

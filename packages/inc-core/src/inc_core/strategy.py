@@ -1,0 +1,362 @@
+"""`TuneStrategy`: the ask/tell base every strategy builds on.
+
+A strategy only proposes; the runner owns the loop, the executor and the history.
+
+Two ways to write one:
+
+* **Generator style** (INC's): override `next_tune_cfg` as a generator. ``yield cfg``
+  proposes one config and resumes once its result is known (``self.last_trial``,
+  ``self.last_tune_result``; the yield expression also returns the `Trial`).
+  ``yield Batch([...])`` proposes configs that may run in parallel and resumes with
+  the list of their trials.
+* **Batch style**: override `ask`/`tell` directly.
+
+The base turns generator proposals into ask/tell answers so that results may arrive
+in any order but the strategy always sees them in proposal order ("lowest index
+wins"): a batch result is handed to the generator only once every lower-index
+result is in. A config already evaluated (earlier in the run or in a resumed
+history) is answered from that result without costing budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from inc_core.errors import ConfigError
+from inc_core.space import TuningSpace
+from inc_core.trial import Trial, TrialState
+from inc_core.tune_config import OpOption, TuneConfig
+
+logger = logging.getLogger("inc.strategy")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A config handed out by `TuneStrategy.ask`; ``seq`` is its proposal order."""
+
+    config: TuneConfig
+    seq: int
+    stage: str = ""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Configs a generator strategy proposes together (they may run in parallel).
+
+    ``stop_on_pass``: the batch ends at its first passing config in proposal order;
+    later configs are not proposed (or their results ignored if already running).
+    """
+
+    configs: Sequence[TuneConfig | Mapping[str, OpOption]]
+    stop_on_pass: bool = False
+    stage: str | None = None
+
+
+class StrategyContext(Protocol):
+    """What core tells a strategy beyond the space: the goal, the budget, and services."""
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def baseline_score(self) -> float: ...
+
+    @property
+    def higher_is_better(self) -> bool: ...
+
+    @property
+    def timeout(self) -> float: ...
+
+    @property
+    def max_trials(self) -> int: ...
+
+    def objective_key(self, trial: Trial) -> tuple[float, ...]:
+        """Sort key among passing trials (lower = better objective)."""
+        ...
+
+    def sensitivity(self, method: str, config: TuneConfig, ops: Sequence[str] | None = None) -> Mapping[str, float]:
+        """Per-op sensitivity from the adaptor (higher = more sensitive), cached by core."""
+        ...
+
+    def elapsed(self) -> float: ...
+
+    def trials_used(self) -> int: ...
+
+
+@dataclass
+class _Slot:
+    config: TuneConfig
+    seq: int
+    stage: str
+    issued: bool = False
+    trial: Trial | None = None
+
+
+@dataclass
+class _OpenBatch:
+    slots: list[_Slot]
+    stop_on_pass: bool
+    single: bool
+    consumed: int = 0  # slots handed to the strategy, in order
+    done: bool = False
+    results: list[Trial | None] = field(default_factory=list)
+
+
+class TuneStrategy:
+    """Base class of strategies; see the module docstring for the two styles.
+
+    Subclasses set ``name`` (their registered name) and may declare
+    ``default_options`` (option name -> default value; the default's type is the
+    expected type). Unknown options or wrong types raise `ConfigError` naming
+    the strategy and the option.
+    """
+
+    name: ClassVar[str] = ""
+    default_options: ClassVar[Mapping[str, Any]] = {}
+
+    def __init__(self, space: TuningSpace, context: StrategyContext, **options: Any) -> None:
+        self.space = space
+        self.context = context
+        self.options = self._validate_options(options)
+        self.stage = ""
+        self.trials: list[Trial] = []  # consumed trials, in proposal order
+        self.last_trial: Trial | None = None
+        self.best_trial: Trial | None = None
+        self.last_tune_result: tuple[float, list[float]] | None = None
+        self.best_tune_result: tuple[float, list[float]] | None = None
+        self.cur_best_acc = self.initial_best_acc()
+        self.finished = False
+        self._known: dict[TuneConfig, Trial] = {}
+        self._waiting: dict[TuneConfig, list[_Slot]] = {}
+        self._seq = 0
+        self._batch: _OpenBatch | None = None
+        self._generator: Generator[Any, Any, None] | None = None
+
+    # Options -----------------------------------------------------------------
+    @classmethod
+    def _validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        label = cls.name or cls.__name__
+        merged = dict(cls.default_options)
+        for key, value in options.items():
+            if key not in cls.default_options:
+                valid = ", ".join(sorted(cls.default_options)) or "none"
+                raise ConfigError(f"strategy {label!r}: unknown option {key!r}; valid options: {valid}")
+            default = cls.default_options[key]
+            if default is not None and value is not None and not _same_kind(value, default):
+                raise ConfigError(
+                    f"strategy {label!r}: option {key!r} must be {type(default).__name__}, got {type(value).__name__} {value!r}"
+                )
+            merged[key] = value
+        return merged
+
+    # Seed-style helpers ------------------------------------------------------
+    def initial_best_acc(self) -> float:
+        """The worst possible score, so any real result improves on it."""
+        return -math.inf if self.context.higher_is_better else math.inf
+
+    def initial_tuning_cfg(self) -> TuneConfig:
+        """The first config every strategy starts from: every op at its default option."""
+        return self.space.default_config()
+
+    def meet_acc_req(self, trial: Trial | None = None) -> bool:
+        """Whether ``trial`` (default: the last one) met the accuracy goal."""
+        trial = trial if trial is not None else self.last_trial
+        return bool(trial is not None and trial.passed)
+
+    def evaluation_result(self, trial: Trial) -> tuple[float, list[float]]:
+        """INC's ``[accuracy, [objective values]]`` view of a trial."""
+        objectives = [v for v in (trial.latency, trial.model_size) if v is not None]
+        score = trial.score if trial.score is not None else self.initial_best_acc()
+        return score, [float(v) for v in objectives]
+
+    def show_baseline_info(self) -> None:
+        logger.info("baseline score %.6g; strategy %s", self.context.baseline_score, self.name)
+
+    def better_score(self, a: float | None, b: float | None) -> bool:
+        """Whether score ``a`` is strictly better than ``b`` (None is worst)."""
+        if a is None:
+            return False
+        if b is None:
+            return True
+        return a > b if self.context.higher_is_better else a < b
+
+    def update_best_op_tuning_cfg(self, trial: Trial) -> TuneConfig | None:
+        """Fold ``trial`` into the best result: passing beats failing, then objective, then seq."""
+        if trial.state is not TrialState.COMPLETE:
+            return self.best_trial.config if self.best_trial else None
+        best = self.best_trial
+        if best is None or self._better_trial(trial, best):
+            self.best_trial = trial
+            self.best_tune_result = self.evaluation_result(trial)
+        if self.better_score(trial.score, self.cur_best_acc):
+            self.cur_best_acc = trial.score if trial.score is not None else self.cur_best_acc
+        return self.best_trial.config if self.best_trial else None
+
+    def _better_trial(self, a: Trial, b: Trial) -> bool:
+        if a.passed != b.passed:
+            return a.passed
+        if a.passed:
+            if self.context.timeout == 0:  # stop-at-first-pass: the earliest passing wins
+                return a.seq < b.seq
+            ka, kb = self.context.objective_key(a), self.context.objective_key(b)
+            return ka < kb or (ka == kb and a.seq < b.seq)
+        if a.score != b.score:
+            return self.better_score(a.score, b.score)
+        return a.seq < b.seq
+
+    def deploy_config(self, path: str | Path) -> Path | None:
+        """Write the best config found so far as YAML (e.g. ``best_config.yaml``)."""
+        if self.best_trial is None:
+            return None
+        return self.best_trial.config.save(path)
+
+    def setup_resume(self, trials: Iterable[Trial]) -> None:
+        """Preload finished trials (from a resumed history) so they are answered, not re-run."""
+        for trial in trials:
+            if trial.state is not TrialState.RUNNING:
+                self._known.setdefault(trial.config, trial)
+
+    def stop(self) -> bool:
+        """Whether this strategy has nothing more to propose."""
+        return self.finished
+
+    def traverse(self, runner: Any) -> Any:
+        """Run this strategy to the end with ``runner`` (a `inc_core.runner.TuningRun`)."""
+        return runner.drive(self)
+
+    # Generator style -----------------------------------------------------------
+    def next_tune_cfg(self) -> Generator[Any, Any, None]:
+        """Yield configs (or `Batch`es) to evaluate; override in generator-style strategies."""
+        raise NotImplementedError(f"strategy {self.name!r} must override next_tune_cfg() or ask()/tell()")
+        yield  # pragma: no cover  (makes this a generator)
+
+    # Ask/tell ------------------------------------------------------------------
+    def ask(self, n: int = 1) -> list[Proposal]:
+        """Up to ``n`` configs to evaluate next; ``[]`` means wait for results (or `finished`)."""
+        out: list[Proposal] = []
+        while len(out) < n and not self.finished:
+            batch = self._batch
+            if batch is None or batch.done:
+                if not self._advance():
+                    break
+                continue
+            slot = next((s for s in batch.slots if not s.issued), None)
+            if slot is None:
+                break  # everything issued; wait for results
+            slot.issued = True
+            known = self._known.get(slot.config)
+            if known is not None:
+                self._fill(slot, known.with_(seq=slot.seq, stage=slot.stage, cached=True))
+            elif slot.config in self._waiting:
+                self._waiting[slot.config].append(slot)  # same config already running
+            else:
+                self._waiting[slot.config] = [slot]
+                out.append(Proposal(slot.config, slot.seq, slot.stage))
+        return out
+
+    def tell(self, trial: Trial) -> None:
+        """Feed back the result of a proposal (any order)."""
+        if trial.state is not TrialState.RUNNING:
+            self._known[trial.config] = trial
+        for slot in self._waiting.pop(trial.config, []):
+            self._fill(slot, trial.with_(seq=slot.seq, stage=slot.stage))
+
+    def finalize(self) -> None:
+        """Consume every result already in (the run is ending, e.g. out of budget)."""
+        batch = self._batch
+        if batch is None:
+            return
+        for slot in batch.slots[batch.consumed :]:
+            if slot.trial is not None:
+                self._consume(slot.trial)
+
+    # Internals -------------------------------------------------------------------
+    def _fill(self, slot: _Slot, trial: Trial) -> None:
+        slot.trial = trial
+        batch = self._batch
+        if batch is None or slot not in batch.slots:
+            return  # a result for a batch already closed (stop_on_pass): recorded only
+        while batch.consumed < len(batch.slots) and batch.slots[batch.consumed].trial is not None:
+            current = batch.slots[batch.consumed].trial
+            assert current is not None
+            batch.consumed += 1
+            batch.results.append(current)
+            self._consume(current)
+            if current.passed and (batch.stop_on_pass or self.context.timeout == 0):
+                break
+        last = batch.results[-1] if batch.results else None
+        stopped = last is not None and last.passed and (batch.stop_on_pass or self.context.timeout == 0)
+        if batch.consumed == len(batch.slots) or stopped:
+            batch.done = True
+            for pending in batch.slots[batch.consumed :]:
+                if not pending.issued:
+                    pending.issued = True  # never proposed
+                else:
+                    waiters = self._waiting.get(pending.config, [])
+                    if pending in waiters:
+                        waiters.remove(pending)
+
+    def _consume(self, trial: Trial) -> None:
+        self.trials.append(trial)
+        self.last_trial = trial
+        self.last_tune_result = self.evaluation_result(trial)
+        self.update_best_op_tuning_cfg(trial)
+
+    def _advance(self) -> bool:
+        """Resume the generator with the last batch's results; open the next batch."""
+        if self._generator is None:
+            self._generator = self.next_tune_cfg()
+            to_send: Any = None
+        else:
+            previous = self._batch
+            assert previous is not None
+            if previous.single:
+                to_send = previous.results[0] if previous.results else None
+            else:
+                to_send = previous.results
+        try:
+            item = self._generator.send(to_send)
+        except StopIteration:
+            self.finished = True
+            self._batch = None
+            return False
+        self._batch = self._open(item)
+        return True
+
+    def _open(self, item: Any) -> _OpenBatch:
+        if isinstance(item, Batch):
+            configs = [self._as_config(c) for c in item.configs]
+            stage = item.stage if item.stage is not None else self.stage
+            single, stop_on_pass = False, item.stop_on_pass
+        else:
+            configs, stage, single, stop_on_pass = [self._as_config(item)], self.stage, True, False
+        slots = []
+        for config in configs:
+            slots.append(_Slot(config, self._seq, stage))
+            self._seq += 1
+        batch = _OpenBatch(slots, stop_on_pass, single)
+        if not slots:
+            batch.done = True
+        return batch
+
+    def _as_config(self, item: Any) -> TuneConfig:
+        if isinstance(item, TuneConfig):
+            return item
+        if isinstance(item, Mapping):
+            return self.space.config(item)
+        raise TypeError(f"strategy {self.name!r} yielded {type(item).__name__}; expected a TuneConfig or Batch")
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple))
+    return isinstance(value, type(default))

@@ -1,0 +1,212 @@
+"""Immutable records of what a trial quantizes: one option per op, plus recipe values.
+
+`OpOption` is one way to run one op (dtype, mode and method parameters).
+`TuneConfig` maps every op name to its option and carries global recipe values.
+Both are frozen, hashable and round-trip through plain JSON/YAML dicts, so the same
+object is what strategies propose, adaptors consume, history stores and
+`deploy_config` writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FLOAT_DTYPES: tuple[str, ...] = ("bf16", "fp16", "fp32")
+"""Float dtypes in the order fallback tries them (cheapest accuracy loss first)."""
+
+QUANT_MODES: tuple[str, ...] = ("static", "dynamic", "weight_only", "float")
+
+_Scalar = str | int | float | bool | None
+
+
+def _freeze_params(params: Mapping[str, Any] | tuple[tuple[str, Any], ...]) -> tuple[tuple[str, Any], ...]:
+    items = params.items() if isinstance(params, Mapping) else params
+    frozen: list[tuple[str, Any]] = []
+    for key, value in items:
+        if isinstance(value, list):
+            value = tuple(value)
+        frozen.append((str(key), value))
+    return tuple(sorted(frozen))
+
+
+@dataclass(frozen=True)
+class OpOption:
+    """One way to execute one op.
+
+    dtype: ``int8``, ``uint8``, ``int4``, ``bf16``, ``fp16`` or ``fp32``.
+    mode: ``static``, ``dynamic``, ``weight_only`` or ``float`` (implied by a float dtype).
+    params: method details the framework understands, e.g. ``weight_granularity``,
+    ``weight_scheme``, ``act_scheme``, ``act_algorithm``, ``group_size``.
+    """
+
+    dtype: str
+    mode: str = "static"
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.dtype in FLOAT_DTYPES and self.mode != "float":
+            object.__setattr__(self, "mode", "float")
+        if self.mode not in QUANT_MODES:
+            raise ValueError(f"OpOption.mode must be one of {QUANT_MODES}, got {self.mode!r}")
+        object.__setattr__(self, "params", _freeze_params(self.params))
+
+    @classmethod
+    def float(cls, dtype: str = "fp32") -> OpOption:
+        """The option that keeps an op in a float dtype."""
+        return cls(dtype=dtype, mode="float")
+
+    @property
+    def is_float(self) -> bool:
+        return self.dtype in FLOAT_DTYPES
+
+    @property
+    def bits(self) -> int:
+        """Storage bits of the op's weights (16 for bf16/fp16, 32 for fp32)."""
+        digits = "".join(ch for ch in self.dtype if ch.isdigit())
+        return int(digits) if digits else 32
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Value of a field: ``dtype``, ``mode`` or a parameter name."""
+        if key == "dtype":
+            return self.dtype
+        if key == "mode":
+            return self.mode
+        for name, value in self.params:
+            if name == key:
+                return value
+        if key == "bits":
+            return self.bits
+        return default
+
+    def fields(self) -> dict[str, Any]:
+        """All fields as one flat dict (``dtype``, ``mode`` and the params)."""
+        return {"dtype": self.dtype, "mode": self.mode, **dict(self.params)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.fields().items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OpOption:
+        data = dict(data)
+        try:
+            dtype = data.pop("dtype")
+        except KeyError:
+            raise ValueError(f"op option {data!r} has no 'dtype'") from None
+        mode = data.pop("mode", "float" if dtype in FLOAT_DTYPES else "static")
+        return cls(dtype=dtype, mode=mode, params=data)
+
+    def __str__(self) -> str:
+        extra = ",".join(f"{k}={v}" for k, v in self.params)
+        return f"{self.dtype}/{self.mode}" + (f"[{extra}]" if extra else "")
+
+
+@dataclass(frozen=True)
+class TuneConfig(Mapping[str, OpOption]):
+    """An immutable mapping op name -> `OpOption`, plus global recipe values.
+
+    Hashable (the hash is computed once), comparable, and serialisable with
+    `to_dict`/`from_dict`, `to_json`, `to_yaml`.
+    """
+
+    ops: Mapping[str, OpOption]
+    recipes: Mapping[str, Any] = field(default_factory=dict)
+    _key: tuple[Any, ...] = field(init=False, repr=False, compare=False)
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ops = dict(self.ops)
+        recipes = {str(k): tuple(v) if isinstance(v, list) else v for k, v in dict(self.recipes).items()}
+        object.__setattr__(self, "ops", ops)
+        object.__setattr__(self, "recipes", recipes)
+        key = (frozenset(ops.items()), frozenset(recipes.items()))
+        object.__setattr__(self, "_key", key)
+        object.__setattr__(self, "_hash", hash(key))
+
+    # Mapping protocol -------------------------------------------------------
+    def __getitem__(self, op_name: str) -> OpOption:
+        return self.ops[op_name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ops)
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TuneConfig):
+            return NotImplemented
+        return self._hash == other._hash and self._key == other._key
+
+    def __repr__(self) -> str:
+        return f"TuneConfig({self.summary()})"
+
+    # Derived configs ---------------------------------------------------------
+    def replace(self, ops: Mapping[str, OpOption] | None = None, recipes: Mapping[str, Any] | None = None) -> TuneConfig:
+        """A new config with some ops' options and/or recipe values changed."""
+        new_ops = {**self.ops, **ops} if ops else self.ops
+        new_recipes = {**self.recipes, **recipes} if recipes else self.recipes
+        return TuneConfig(new_ops, new_recipes)
+
+    def float_ops(self) -> list[str]:
+        """Names of the ops this config leaves in a float dtype."""
+        return [name for name, option in self.ops.items() if option.is_float]
+
+    def summary(self, max_items: int = 4) -> str:
+        """A short human summary: counts per dtype/mode and the recipes."""
+        counts: dict[str, int] = {}
+        for option in self.ops.values():
+            label = option.dtype if option.is_float else f"{option.dtype}/{option.mode}"
+            counts[label] = counts.get(label, 0) + 1
+        parts = [f"{label}:{n}" for label, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+        text = " ".join(parts[:max_items]) + (" ..." if len(parts) > max_items else "")
+        if self.recipes:
+            text += " | " + " ".join(f"{k}={v}" for k, v in sorted(self.recipes.items()))
+        return text
+
+    # Serialisation -----------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ops": {name: option.to_dict() for name, option in self.ops.items()},
+            "recipes": {k: list(v) if isinstance(v, tuple) else v for k, v in self.recipes.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TuneConfig:
+        if not isinstance(data, Mapping) or "ops" not in data:
+            raise ValueError("a tune config must be a mapping with an 'ops' key")
+        ops = {str(name): OpOption.from_dict(opt) for name, opt in data["ops"].items()}
+        return cls(ops, data.get("recipes") or {})
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> TuneConfig:
+        return cls.from_dict(json.loads(text))
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the config as YAML (``.yaml``/``.yml``) or JSON (anything else)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = self.to_yaml() if path.suffix in {".yaml", ".yml"} else self.to_json()
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> TuneConfig:
+        path = Path(path)
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text) if path.suffix in {".yaml", ".yml"} else json.loads(text)
+        return cls.from_dict(data)

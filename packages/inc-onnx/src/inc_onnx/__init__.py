@@ -1,0 +1,1 @@
+"""inc-onnx: see the package README."""

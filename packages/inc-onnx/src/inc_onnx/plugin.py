@@ -1,0 +1,1 @@
+"""inc plugin of inc-onnx (placeholder until its issue lands)."""

@@ -1,0 +1,1 @@
+"""inc-strategies: see the package README."""

@@ -1,0 +1,1 @@
+"""inc plugin of inc-strategies (placeholder until its issue lands)."""

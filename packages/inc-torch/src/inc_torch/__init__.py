@@ -1,0 +1,1 @@
+"""inc-torch: see the package README."""

@@ -1,0 +1,1 @@
+"""inc plugin of inc-torch (placeholder until its issue lands)."""
