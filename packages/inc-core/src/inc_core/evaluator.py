@@ -44,7 +44,7 @@ def _metric_from_dict(entry: Mapping[str, Any], position: int) -> Metric:
     weight = entry.get("weight")
     if weight is not None and (isinstance(weight, bool) or not isinstance(weight, numbers.Real) or weight < 0):
         raise ConfigError(f"eval_fn[{position}]['weight'] must be a non-negative number, got {weight!r}")
-    name = str(entry.get("name") or getattr(fn, "__name__", None) or f"metric{position}")
+    name = str(entry.get("name") or ("accuracy" if position == 0 else f"metric{position}"))
     return Metric(name, fn, None if weight is None else float(weight), entry.get("higher_is_better"))
 
 
@@ -85,7 +85,7 @@ class Evaluator:
         if isinstance(eval_fn, Evaluator):
             return eval_fn.metrics
         if callable(eval_fn):
-            return (Metric(getattr(eval_fn, "__name__", "accuracy") or "accuracy", eval_fn),)
+            return (Metric("accuracy", eval_fn),)
         if isinstance(eval_fn, Mapping):
             return (_metric_from_dict(eval_fn, 0),)
         if isinstance(eval_fn, Sequence) and not isinstance(eval_fn, (str, bytes)) and eval_fn:

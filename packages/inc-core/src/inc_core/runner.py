@@ -247,6 +247,9 @@ class TuningRun:
     def _measure_baseline(self) -> None:
         assert self.history is not None
         stored = self.history.get_meta("baseline") if self.resume else None
+        if stored is not None and set(stored["metrics"]) != {m.name for m in self.evaluator.metrics}:
+            logger.warning("resume: the metrics changed since the baseline was recorded; measuring it again")
+            stored = None
         if stored is not None:
             self.baseline = dict(stored["metrics"])
             self.objectives = Objectives(self.objectives.weights, stored.get("latency"), stored.get("size"))
@@ -282,6 +285,7 @@ class TuningRun:
             finished = self.history.finished_trials()
             logger.info("resuming: %d finished trials replayed, %d interrupted will be re-run", len(finished), interrupted)
             strategy.setup_resume(finished)
+            self.monitor.trials_count = len(finished)  # the budget spans the interrupted run too
         return strategy
 
     def _strategy_options(self) -> dict[str, Any]:

@@ -67,6 +67,9 @@ class StrategyContext(Protocol):
     def baseline_score(self) -> float: ...
 
     @property
+    def target_score(self) -> float: ...
+
+    @property
     def higher_is_better(self) -> bool: ...
 
     @property

@@ -37,7 +37,7 @@ _DAMAGE = {"fp32": 0.0, "bf16": 0.02, "fp16": 0.03, "int8": 1.0, "uint8": 1.1, "
 _SPEED = {"fp32": 1.0, "bf16": 0.75, "fp16": 0.8, "int8": 0.45, "uint8": 0.45, "int4": 0.5}
 _MODE_DAMAGE = {"static": 1.0, "dynamic": 0.7, "weight_only": 0.6, "float": 1.0}
 _MODE_SPEED = {"static": 1.0, "dynamic": 1.3, "weight_only": 1.5, "float": 1.0}
-_PARAM_DAMAGE = {("weight_granularity", "per_tensor"): 1.3, ("act_algorithm", "kl"): 0.85}
+_PARAM_DAMAGE = {("weight_granularity", "per_tensor"): 1.3, ("act_algorithm", "entropy"): 0.85}
 QDQ_COST = 0.08  # a float<->int8 conversion costs this fraction of the neighbour's fp32 cost
 
 
@@ -50,7 +50,7 @@ def default_options(op_type: str, extra_int_bits: Sequence[int] = ()) -> tuple[O
     options: list[OpOption] = []
     if op_type in ("Conv", "Gemm"):
         for granularity in ("per_channel", "per_tensor"):
-            for algorithm in ("minmax", "kl"):
+            for algorithm in ("minmax", "entropy"):
                 options.append(
                     OpOption("int8", "static", {"weight_granularity": granularity, "act_algorithm": algorithm})
                 )
