@@ -73,3 +73,17 @@ def test_from_dict_rejects_garbage() -> None:
         TuneConfig.from_dict({"nope": 1})
     with pytest.raises(ValueError, match="dtype"):
         TuneConfig.from_dict({"ops": {"a": {"mode": "static"}}})
+
+
+@given(configs, st.dictionaries(st.text("abcdefg_0123", min_size=1, max_size=8), options, max_size=5))
+def test_replace_hash_equals_a_fresh_config(config: TuneConfig, changes) -> None:
+    replaced = config.replace(changes)
+    fresh = TuneConfig({**config.ops, **changes}, config.recipes)
+    assert replaced == fresh and hash(replaced) == hash(fresh)
+
+
+def test_configs_pickle() -> None:
+    import pickle
+
+    config = TuneConfig({"a": OpOption("int8", "static", {"group_size": 32})}, {"alpha": 0.5})
+    assert pickle.loads(pickle.dumps(config)) == config

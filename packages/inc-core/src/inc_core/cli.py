@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -84,6 +85,7 @@ def _load_model_and_adaptor(spec: Any, base: Path) -> tuple[Any, str | None]:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     from inc_core.api import autotune
+    from inc_core.plugins import get_plugin_manager
     from inc_core.run_spec import build_tuning_config, load_run_spec, resolve_reference
 
     spec, base = load_run_spec(args.config)
@@ -96,6 +98,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if args.workers:
         overrides["workers"] = args.workers
     tuning = build_tuning_config(spec, Path(args.config), run_dir, overrides)
+    get_plugin_manager().strategies.get(tuning.strategy_name)  # fail before writing anything
     eval_fn = resolve_reference(spec.evaluation.function, "evaluation.function", base)
     if spec.evaluation.args:
         import functools
@@ -111,7 +114,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
                 raise IncError(f"calibration: no such file {calib}")
     model, adaptor = _load_model_and_adaptor(spec, base)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "run.yaml").write_text(Path(args.config).read_text(encoding="utf-8"), encoding="utf-8")
+    resolved = {**spec.model_dump(), "tuning": tuning.model_dump(mode="json", exclude={"config_set", "sampler", "executor"})}
+    (run_dir / "run.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8")
     result = autotune(model, tuning, eval_fn, calib_data=calib, adaptor=adaptor, resume=args.resume)
     summary = result.summary()
     if args.json:

@@ -57,8 +57,10 @@ def encode_config(config: TuneConfig, default: TuneConfig | None) -> str:
     """JSON of ``config`` as ops that differ from ``default`` plus all recipes."""
     if default is None:
         return config.to_json()
-    changed = {name: option.to_dict() for name, option in config.ops.items() if default.ops.get(name) != option}
-    return json.dumps({"delta": changed, "recipes": config.to_dict()["recipes"]}, sort_keys=True, separators=(",", ":"))
+    base = default.ops
+    changed = {name: option.to_dict() for name, option in config.ops.items() if base.get(name) is not option and base.get(name) != option}
+    recipes = {k: list(v) if isinstance(v, tuple) else v for k, v in config.recipes.items()}
+    return json.dumps({"delta": changed, "recipes": recipes}, sort_keys=True, separators=(",", ":"))
 
 
 def decode_config(text: str, default: TuneConfig | None) -> TuneConfig:

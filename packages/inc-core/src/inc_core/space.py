@@ -45,7 +45,15 @@ class OpSpec:
 
     def float_option(self, dtype: str) -> OpOption | None:
         """This op's option for float ``dtype``, or None if the op cannot run in it."""
-        return next((o for o in self.options if o.is_float and o.dtype == dtype), None)
+        return self._float_options.get(dtype)
+
+    @cached_property
+    def _float_options(self) -> dict[str, OpOption]:
+        found: dict[str, OpOption] = {}
+        for option in self.options:
+            if option.is_float:
+                found.setdefault(option.dtype, option)
+        return found
 
     @cached_property
     def float_dtypes(self) -> tuple[str, ...]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -48,11 +48,13 @@ class Proposal:
 class Batch:
     """Configs a generator strategy proposes together (they may run in parallel).
 
+    ``configs`` may be a lazy iterable (a generator): configs are built only when
+    handed out, so a one-by-one pass over 10,000 ops costs nothing up front.
     ``stop_on_pass``: the batch ends at its first passing config in proposal order;
     later configs are not proposed (or their results ignored if already running).
     """
 
-    configs: Sequence[TuneConfig | Mapping[str, OpOption]]
+    configs: Iterable[TuneConfig | Mapping[str, OpOption]]
     stop_on_pass: bool = False
     stage: str | None = None
 
@@ -91,23 +93,28 @@ class StrategyContext(Protocol):
     def trials_used(self) -> int: ...
 
 
-@dataclass
+@dataclass(eq=False)
 class _Slot:
     config: TuneConfig
     seq: int
     stage: str
-    issued: bool = False
+    batch: _OpenBatch
     trial: Trial | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class _OpenBatch:
-    slots: list[_Slot]
+    """One yielded config or `Batch`; configs are pulled from ``source`` only when issued."""
+
+    source: Iterator[TuneConfig]
+    stage: str
     stop_on_pass: bool
     single: bool
+    slots: list[_Slot] = field(default_factory=list)  # issued, in proposal order
     consumed: int = 0  # slots handed to the strategy, in order
+    exhausted: bool = False
     done: bool = False
-    results: list[Trial | None] = field(default_factory=list)
+    results: list[Trial] = field(default_factory=list)
 
 
 class TuneStrategy:
@@ -248,10 +255,11 @@ class TuneStrategy:
                 if not self._advance():
                     break
                 continue
-            slot = next((s for s in batch.slots if not s.issued), None)
+            slot = self._pull(batch)
             if slot is None:
+                if batch.done:
+                    continue
                 break  # everything issued; wait for results
-            slot.issued = True
             known = self._known.get(slot.config)
             if known is not None:
                 self._fill(slot, known.with_(seq=slot.seq, stage=slot.stage, cached=True))
@@ -261,6 +269,22 @@ class TuneStrategy:
                 self._waiting[slot.config] = [slot]
                 out.append(Proposal(slot.config, slot.seq, slot.stage))
         return out
+
+    def _pull(self, batch: _OpenBatch) -> _Slot | None:
+        """Issue the batch's next config, or None when its source is exhausted."""
+        if batch.exhausted:
+            return None
+        try:
+            config = self._as_config(next(batch.source))
+        except StopIteration:
+            batch.exhausted = True
+            if batch.consumed == len(batch.slots):
+                batch.done = True
+            return None
+        slot = _Slot(config, self._seq, batch.stage, batch)
+        self._seq += 1
+        batch.slots.append(slot)
+        return slot
 
     def tell(self, trial: Trial) -> None:
         """Feed back the result of a proposal (any order)."""
@@ -281,28 +305,30 @@ class TuneStrategy:
     # Internals -------------------------------------------------------------------
     def _fill(self, slot: _Slot, trial: Trial) -> None:
         slot.trial = trial
-        batch = self._batch
-        if batch is None or slot not in batch.slots:
+        batch = slot.batch
+        if batch is not self._batch or batch.done:
             return  # a result for a batch already closed (stop_on_pass): recorded only
-        while batch.consumed < len(batch.slots) and batch.slots[batch.consumed].trial is not None:
+        stop_at_pass = batch.stop_on_pass or self.context.timeout == 0
+        while batch.consumed < len(batch.slots):
             current = batch.slots[batch.consumed].trial
-            assert current is not None
+            if current is None:
+                break
             batch.consumed += 1
             batch.results.append(current)
             self._consume(current)
-            if current.passed and (batch.stop_on_pass or self.context.timeout == 0):
-                break
-        last = batch.results[-1] if batch.results else None
-        stopped = last is not None and last.passed and (batch.stop_on_pass or self.context.timeout == 0)
-        if batch.consumed == len(batch.slots) or stopped:
+            if current.passed and stop_at_pass:
+                self._close(batch)
+                return
+        if batch.exhausted and batch.consumed == len(batch.slots):
             batch.done = True
-            for pending in batch.slots[batch.consumed :]:
-                if not pending.issued:
-                    pending.issued = True  # never proposed
-                else:
-                    waiters = self._waiting.get(pending.config, [])
-                    if pending in waiters:
-                        waiters.remove(pending)
+
+    def _close(self, batch: _OpenBatch) -> None:
+        """End a batch at a passing result: later configs are never proposed, running ones ignored."""
+        batch.done = True
+        for pending in batch.slots[batch.consumed :]:
+            waiters = self._waiting.get(pending.config, [])
+            if pending in waiters:
+                waiters.remove(pending)
 
     def _consume(self, trial: Trial) -> None:
         self.trials.append(trial)
@@ -333,19 +359,9 @@ class TuneStrategy:
 
     def _open(self, item: Any) -> _OpenBatch:
         if isinstance(item, Batch):
-            configs = [self._as_config(c) for c in item.configs]
             stage = item.stage if item.stage is not None else self.stage
-            single, stop_on_pass = False, item.stop_on_pass
-        else:
-            configs, stage, single, stop_on_pass = [self._as_config(item)], self.stage, True, False
-        slots = []
-        for config in configs:
-            slots.append(_Slot(config, self._seq, stage))
-            self._seq += 1
-        batch = _OpenBatch(slots, stop_on_pass, single)
-        if not slots:
-            batch.done = True
-        return batch
+            return _OpenBatch(iter(item.configs), stage, item.stop_on_pass, single=False)
+        return _OpenBatch(iter([item]), self.stage, stop_on_pass=False, single=True)
 
     def _as_config(self, item: Any) -> TuneConfig:
         if isinstance(item, TuneConfig):
