@@ -97,7 +97,10 @@ def measure(n_ops: int, trials: int) -> list[tuple[str, str]]:
     evaluator, timed = TimedEval(), TimedAdaptor()
     with tempfile.TemporaryDirectory() as tmp:
         config = TuningConfig(
-            strategy="bench_one_by_one", run_dir=Path(tmp) / "run", max_trials=trials, tolerable_loss=-1.0,
+            strategy="bench_one_by_one",
+            run_dir=Path(tmp) / "run",
+            max_trials=trials,
+            tolerable_loss=-1.0,
             objectives={"latency": 1.0},
         )
         start = time.perf_counter()
@@ -122,8 +125,16 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=30)
     args = parser.parse_args()
     rows = measure(args.ops, args.trials)
-    lines = ["# Core overheads", "", "Measured by `python benchmarks/core.py` (nox -s bench_core).", "",
-             "| what | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], ""]
+    lines = [
+        "# Core overheads",
+        "",
+        "Measured by `python benchmarks/core.py` (nox -s bench_core).",
+        "",
+        "| what | value |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in rows],
+        "",
+    ]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))

@@ -25,7 +25,9 @@ run_dir: out
 
 
 def inc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "inc_core.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "inc_core.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -63,7 +65,10 @@ def test_goal_not_met_exits_1(tmp_path) -> None:
     [
         (("run_dir: out", "run_dri: out"), "unknown key 'run_dri'; did you mean 'run_dir'?"),
         (("max_trials: 10", "max_trials: many"), "tuning.max_trials"),
-        (("function: inc_core.testing:synthetic_accuracy", "function: nowhere.module:fn"), "cannot import 'nowhere.module'"),
+        (
+            ("function: inc_core.testing:synthetic_accuracy", "function: nowhere.module:fn"),
+            "cannot import 'nowhere.module'",
+        ),
         (("function: inc_core.testing:synthetic_accuracy", "function: inc_core.testing:PROFILES"), "is not callable"),
         (("strategy: toy", "strategy: nope"), "unknown strategy 'nope'; installed:"),
         (("  args: {n_ops", "  args: [n_ops"), "invalid YAML"),

@@ -46,7 +46,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path) -> None:
     evaluated_before = log.read_text().splitlines()
 
     resumed = run(str(run_dir), str(log), "--resume", "--delay", "0")
-    evaluated_after = log.read_text().splitlines()[len(evaluated_before):]
+    evaluated_after = log.read_text().splitlines()[len(evaluated_before) :]
 
     assert len(finished_before) >= 3
     from inc_core.history import TrialHistory

@@ -182,5 +182,7 @@ def test_parallel_threads_pick_the_sequential_choice(tmp_path) -> None:
 
 def test_explicit_adaptor_instance_counts_quantizations(tmp_path) -> None:
     adaptor = SyntheticAdaptor()
-    autotune(SyntheticModel(4, "flat"), TuningConfig(strategy="toy", run_dir=tmp_path), synthetic_accuracy, adaptor=adaptor)
+    autotune(
+        SyntheticModel(4, "flat"), TuningConfig(strategy="toy", run_dir=tmp_path), synthetic_accuracy, adaptor=adaptor
+    )
     assert adaptor.quantize_calls == 1

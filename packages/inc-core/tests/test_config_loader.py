@@ -32,7 +32,10 @@ def test_dataclass_configs_expand_in_declaration_order() -> None:
         group_size: list[int]
 
     assert [(e["bits"], e["group_size"]) for e in ConfigLoader(RTN([4, 8], [32, 128]))] == [
-        (4, 32), (4, 128), (8, 32), (8, 128)
+        (4, 32),
+        (4, 128),
+        (8, 32),
+        (8, 128),
     ]
 
 

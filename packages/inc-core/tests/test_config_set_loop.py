@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inc_core import TuningConfig, autotune
-from inc_core.testing import ScriptedEvaluator, SyntheticAdaptor
+from inc_core.testing import ScriptedEvaluator
 
 
 def tune(model, adaptor, tmp_path, config_set, scores, **kwargs):
@@ -20,7 +20,7 @@ def test_always_passing_eval_needs_one_trial(conv_model, adaptor, tmp_path) -> N
 
 
 def test_second_config_passes_and_is_returned_quantized_twice(conv_model, adaptor, tmp_path) -> None:
-    result, evaluator = tune(conv_model, adaptor, tmp_path, {"bits": [4, 6]}, [0.9, 1.1])
+    result, _ = tune(conv_model, adaptor, tmp_path, {"bits": [4, 6]}, [0.9, 1.1])
     assert len(result.trials) == 2 and result.met_goal
     assert result.best_trial.number == 2
     assert {o.bits for o in result.best_config.values()} == {6}

@@ -36,7 +36,9 @@ def test_zero_baseline_relative_is_a_clear_error() -> None:
     Criterion(0.01, "absolute").check_baseline(0.0)
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [({"criterion": "percent"}, "criterion"), ({"tolerable_loss": "1%"}, "tolerable_loss")])
+@pytest.mark.parametrize(
+    ("kwargs", "field"), [({"criterion": "percent"}, "criterion"), ({"tolerable_loss": "1%"}, "tolerable_loss")]
+)
 def test_bad_criterion_names_the_field(kwargs, field) -> None:
     with pytest.raises(ConfigError, match=field):
         Criterion(**kwargs)

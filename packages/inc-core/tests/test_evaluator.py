@@ -39,7 +39,9 @@ def test_unweighted_metrics_each_pass_their_own_rule() -> None:
 
 
 def test_weighted_metrics_compare_weighted_sums() -> None:
-    evaluator = Evaluator([{"eval_fn": acc, "weight": 0.75, "name": "a"}, {"eval_fn": lat, "weight": 0.25, "name": "b"}])
+    evaluator = Evaluator(
+        [{"eval_fn": acc, "weight": 0.75, "name": "a"}, {"eval_fn": lat, "weight": 0.25, "name": "b"}]
+    )
     baseline = {"a": 1.0, "b": 1.0}
     assert evaluator.score({"a": 1.0, "b": 0.0}) == pytest.approx(0.75)
     assert evaluator.passes({"a": 1.0, "b": 0.97}, baseline)  # 0.9925 >= 0.99

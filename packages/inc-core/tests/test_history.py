@@ -60,7 +60,7 @@ def test_running_trials_become_failed_and_are_not_final(tmp_path) -> None:
 
 def test_not_a_database_is_a_clear_error(tmp_path) -> None:
     (tmp_path / "history.sqlite").write_text("this is not sqlite" * 100)
-    with pytest.raises(HistoryError, match="history.sqlite"):
+    with pytest.raises(HistoryError, match=r"history\.sqlite"):
         TrialHistory.in_run_dir(tmp_path)
 
 

@@ -49,7 +49,9 @@ def test_entry_point_plugin_is_found_with_its_distribution(site) -> None:
 def test_broken_plugin_warns_once_and_the_rest_work(site) -> None:
     make_distribution(site, "broken-dist", "broken_plugin", "raise ImportError('missing dependency xyz')\n")
     make_distribution(site, "fancy-dist", "fancy_plugin", GOOD)
-    with pytest.warns(RuntimeWarning, match="'broken_plugin' from distribution 'broken-dist'.*missing dependency xyz") as record:
+    with pytest.warns(
+        RuntimeWarning, match="'broken_plugin' from distribution 'broken-dist'.*missing dependency xyz"
+    ) as record:
         pm = make_plugin_manager()
     assert len([w for w in record if "broken" in str(w.message)]) == 1
     assert "fancy" in pm.strategies

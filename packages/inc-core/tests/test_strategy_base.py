@@ -66,7 +66,9 @@ class SeedStyle(TuneStrategy):
 
 def answer(proposal, passing: set[int], number: int) -> Trial:
     passed = proposal.seq in passing
-    return Trial(number, proposal.config, proposal.seq, state=TrialState.COMPLETE, score=1.0 if passed else 0.5, passed=passed)
+    return Trial(
+        number, proposal.config, proposal.seq, state=TrialState.COMPLETE, score=1.0 if passed else 0.5, passed=passed
+    )
 
 
 def test_generator_style_reads_last_result() -> None:
@@ -105,7 +107,9 @@ def test_batch_choice_is_independent_of_arrival_order(passing, batch, seed) -> N
     sequential = drive(BatchStrategy(SPACE, Context(timeout=1)), passing, 1, random.Random(0))
     shuffled = drive(BatchStrategy(SPACE, Context(timeout=1)), passing, batch, random.Random(seed))
     assert [t.seq for t in shuffled.seen] == [t.seq for t in sequential.seen]
-    assert (shuffled.best_trial and shuffled.best_trial.config) == (sequential.best_trial and sequential.best_trial.config)
+    assert (shuffled.best_trial and shuffled.best_trial.config) == (
+        sequential.best_trial and sequential.best_trial.config
+    )
     if passing:
         assert sequential.best_trial.seq == min(passing)
 

@@ -97,5 +97,5 @@ class Adaptor(abc.ABC):
         """Per-op sensitivity scores (higher = quantizing the op hurts more); see `SENSITIVITY_METHODS`."""
         raise NotSupportedError(f"adaptor {self.name!r} does not compute op sensitivity ({method})")
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release cached sessions, temp files and statistics at the end of a run."""

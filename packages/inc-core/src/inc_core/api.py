@@ -69,6 +69,8 @@ class _with_args:  # noqa: N801 - a picklable partial with a readable name
 
 def init_tuning(tuning_config: TuningConfig) -> tuple[ConfigLoader | None, TuningLogger, TuningMonitor]:
     """INC 3.x's helper: the config loader (when a config set is given), logger and monitor."""
-    loader = ConfigLoader(tuning_config.config_set, tuning_config.sampler) if tuning_config.config_set is not None else None
+    loader = (
+        ConfigLoader(tuning_config.config_set, tuning_config.sampler) if tuning_config.config_set is not None else None
+    )
     monitor = TuningMonitor(tuning_config.max_trials, float(tuning_config.timeout))
     return loader, TuningLogger(), monitor

@@ -91,7 +91,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
     spec, base = load_run_spec(args.config)
     run_dir = Path(args.run_dir) if args.run_dir else (base / spec.run_dir)
     if (run_dir / "history.sqlite").exists() and not args.resume:
-        raise IncError(f"run directory {run_dir} already exists; pass --resume to continue it or choose another run_dir")
+        raise IncError(
+            f"run directory {run_dir} already exists; pass --resume to continue it or choose another run_dir"
+        )
     overrides: dict[str, Any] = {}
     if args.executor:
         overrides["executor"] = args.executor
@@ -114,7 +116,10 @@ def cmd_tune(args: argparse.Namespace) -> int:
                 raise IncError(f"calibration: no such file {calib}")
     model, adaptor = _load_model_and_adaptor(spec, base)
     run_dir.mkdir(parents=True, exist_ok=True)
-    resolved = {**spec.model_dump(), "tuning": tuning.model_dump(mode="json", exclude={"config_set", "sampler", "executor"})}
+    resolved = {
+        **spec.model_dump(),
+        "tuning": tuning.model_dump(mode="json", exclude={"config_set", "sampler", "executor"}),
+    }
     (run_dir / "run.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8")
     result = autotune(model, tuning, eval_fn, calib_data=calib, adaptor=adaptor, resume=args.resume)
     summary = result.summary()
@@ -124,7 +129,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
         console = _console()
         verdict = "[green]goal met[/green]" if result.met_goal else "[red]goal NOT met[/red]"
         console.print(f"{verdict}: {summary['stop_reason']} after {summary['trials']} trials")
-        console.print(f"baseline {result.baseline_score:.6g}, target {result.target_score:.6g}, best {summary['best_score']}")
+        console.print(
+            f"baseline {result.baseline_score:.6g}, target {result.target_score:.6g}, best {summary['best_score']}"
+        )
         console.print(f"best config: {summary['best_config_summary']}")
         console.print(f"run directory: {result.run_dir}")
     return 0 if result.met_goal else EXIT_GOAL_NOT_MET
@@ -146,9 +153,14 @@ def cmd_history(args: argparse.Namespace) -> int:
         table.add_column(column)
     for t in trials:
         table.add_row(
-            str(t.number), t.stage, t.state.value, f"{t.score:.6g}" if t.score is not None else "-",
-            "yes" if t.passed else "no", f"{t.latency * 1e3:.3f}" if t.latency is not None else "-",
-            str(t.model_size) if t.model_size is not None else "-", t.error or t.config.summary(),
+            str(t.number),
+            t.stage,
+            t.state.value,
+            f"{t.score:.6g}" if t.score is not None else "-",
+            "yes" if t.passed else "no",
+            f"{t.latency * 1e3:.3f}" if t.latency is not None else "-",
+            str(t.model_size) if t.model_size is not None else "-",
+            t.error or t.config.summary(),
         )
     Console().print(table)
     return 0

@@ -76,7 +76,11 @@ class ConfigLoader:
     """Iterates the expanded, de-duplicated configs of a config set in sampler order."""
 
     def __init__(self, config_set: Any, sampler: type[Sampler] | Sampler | None = None) -> None:
-        entries = config_set if isinstance(config_set, Sequence) and not isinstance(config_set, (str, Mapping)) else [config_set]
+        entries = (
+            config_set
+            if isinstance(config_set, Sequence) and not isinstance(config_set, (str, Mapping))
+            else [config_set]
+        )
         if not entries:
             raise ConfigError("config_set is empty; give at least one config")
         self.config_set = list(entries)

@@ -54,7 +54,9 @@ def to_float(value: Any, metric: str) -> float:
         try:  # numpy/torch scalars
             value = float(value.item() if hasattr(value, "item") else value)
         except (TypeError, ValueError, AttributeError, RuntimeError):
-            raise TrialError(f"metric {metric!r} returned {type(value).__name__} {value!r}, expected a number") from None
+            raise TrialError(
+                f"metric {metric!r} returned {type(value).__name__} {value!r}, expected a number"
+            ) from None
     value = float(value)
     if not math.isfinite(value):
         raise TrialError(f"metric {metric!r} returned {value}, expected a finite number")

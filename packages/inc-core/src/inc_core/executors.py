@@ -22,7 +22,7 @@ class InlineExecutor(concurrent.futures.Executor):
         future.set_running_or_notify_cancel()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+        except BaseException as exc:
             future.set_exception(exc)
         return future
 
@@ -35,4 +35,6 @@ def make_executor(spec: Any, workers: int = 1) -> tuple[concurrent.futures.Execu
         return InlineExecutor(), True
     if spec == "threads":
         return concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inc-trial"), True
-    raise ConfigError(f"executor: unknown executor {spec!r}; expected 'inline', 'threads' or a concurrent.futures.Executor")
+    raise ConfigError(
+        f"executor: unknown executor {spec!r}; expected 'inline', 'threads' or a concurrent.futures.Executor"
+    )

@@ -58,7 +58,11 @@ def encode_config(config: TuneConfig, default: TuneConfig | None) -> str:
     if default is None:
         return config.to_json()
     base = default.ops
-    changed = {name: option.to_dict() for name, option in config.ops.items() if base.get(name) is not option and base.get(name) != option}
+    changed = {
+        name: option.to_dict()
+        for name, option in config.ops.items()
+        if base.get(name) is not option and base.get(name) != option
+    }
     recipes = {k: list(v) if isinstance(v, tuple) else v for k, v in config.recipes.items()}
     return json.dumps({"delta": changed, "recipes": recipes}, sort_keys=True, separators=(",", ":"))
 
@@ -137,8 +141,14 @@ class TrialHistory:
         with self._lock:
             self._db.execute(
                 "INSERT INTO trials (number, seq, stage, state, config, started_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (trial.number, trial.seq, trial.stage, TrialState.RUNNING.value,
-                 encode_config(trial.config, self._default), trial.started_at or time.time()),
+                (
+                    trial.number,
+                    trial.seq,
+                    trial.stage,
+                    TrialState.RUNNING.value,
+                    encode_config(trial.config, self._default),
+                    trial.started_at or time.time(),
+                ),
             )
 
     def record_end(self, trial: Trial) -> None:
@@ -146,8 +156,17 @@ class TrialHistory:
             self._db.execute(
                 "UPDATE trials SET state=?, metrics=?, score=?, passed=?, latency=?, model_size=?, error=?, "
                 "ended_at=? WHERE number=?",
-                (trial.state.value, json.dumps(dict(trial.metrics)), trial.score, int(trial.passed),
-                 trial.latency, trial.model_size, trial.error, trial.ended_at or time.time(), trial.number),
+                (
+                    trial.state.value,
+                    json.dumps(dict(trial.metrics)),
+                    trial.score,
+                    int(trial.passed),
+                    trial.latency,
+                    trial.model_size,
+                    trial.error,
+                    trial.ended_at or time.time(),
+                    trial.number,
+                ),
             )
 
     def mark_interrupted(self) -> int:
@@ -171,10 +190,19 @@ class TrialHistory:
     def _row_to_trial(self, row: Sequence[Any]) -> Trial:
         number, seq, stage, state, config, metrics, score, passed, latency, size, error, started, ended = row
         return Trial(
-            number=number, config=decode_config(config, self._default), seq=seq, stage=stage,
-            state=TrialState(state), metrics=json.loads(metrics) if metrics else {}, score=score,
-            passed=bool(passed), latency=latency, model_size=size, error=error,
-            started_at=started, ended_at=ended or 0.0,
+            number=number,
+            config=decode_config(config, self._default),
+            seq=seq,
+            stage=stage,
+            state=TrialState(state),
+            metrics=json.loads(metrics) if metrics else {},
+            score=score,
+            passed=bool(passed),
+            latency=latency,
+            model_size=size,
+            error=error,
+            started_at=started,
+            ended_at=ended or 0.0,
         )
 
     def finished_trials(self) -> list[Trial]:

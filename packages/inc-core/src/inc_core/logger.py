@@ -55,7 +55,10 @@ class TuningLogger:
     def inc_tuning_start(self, run: TuningRun) -> None:
         logger.info(
             "Tuning started: %d ops, strategy %s, baseline %.6g, target %.6g",
-            len(run.space), run.strategy_name, run.baseline_score, run.target_score,
+            len(run.space or ()),
+            run.strategy_name,
+            run.baseline_score,
+            run.target_score,
         )
 
     @hookimpl
@@ -65,7 +68,10 @@ class TuningLogger:
             return
         logger.info(
             "Trial %d [%s] score %.6g (%s) %s%s",
-            trial.number, trial.stage, trial.score, "pass" if trial.passed else "fail",
+            trial.number,
+            trial.stage,
+            trial.score,
+            "pass" if trial.passed else "fail",
             trial.config.summary(),
             f" latency {trial.latency * 1e3:.3f} ms" if trial.latency is not None else "",
         )
@@ -73,6 +79,8 @@ class TuningLogger:
     @hookimpl
     def inc_tuning_end(self, run: TuningRun, result: TuningResult) -> None:
         logger.info(
-            "Tuning ended after %d trials: %s; goal %s", len(result.trials), result.stop_reason,
+            "Tuning ended after %d trials: %s; goal %s",
+            len(result.trials),
+            result.stop_reason,
             "met" if result.met_goal else "NOT met",
         )

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 
-class StopReason(str, enum.Enum):
+class StopReason(enum.StrEnum):
     GOAL_MET = "goal met (timeout=0 stops at the first passing config)"
     MAX_TRIALS = "max_trials reached"
     TIMEOUT = "timeout reached"

@@ -182,4 +182,3 @@ def reset_plugin_manager() -> None:
     """Forget the process-wide manager (after installing or registering plugins)."""
     global _default
     _default = None
-

@@ -26,12 +26,12 @@ def strategy_registry(cls_or_name: T | str | None = None) -> T | Callable[[T], T
         if not key.isidentifier():
             raise ValueError(f"strategy_registry: name {key!r} must be an identifier")
         if not getattr(cls, "name", ""):
-            cls.name = key  # type: ignore[attr-defined]
+            cls.name = key
         _LOCAL[key] = cls
         return cls
 
     if isinstance(cls_or_name, str):
-        return lambda cls: decorate(cls, cls_or_name)  # type: ignore[arg-type]
+        return lambda cls: decorate(cls, cls_or_name)
     if cls_or_name is None:
         return decorate
     return decorate(cls_or_name)

@@ -7,6 +7,7 @@ model -> adaptor.capability -> TuningSpace -> strategy.ask -> executor runs tria
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -266,10 +267,8 @@ class TuningRun:
             except NotSupportedError as exc:
                 logger.warning("latency objective unavailable (%s); ranking passing configs by size", exc)
                 self.objectives = Objectives({**self.objectives.weights, "latency": 0.0, "model_size": 1.0})
-            try:
+            with contextlib.suppress(NotSupportedError):
                 size = self.adaptor.model_size(self.model)
-            except NotSupportedError:
-                pass
             self.objectives = Objectives(self.objectives.weights, latency, size)
             self.history.set_meta("baseline", {"metrics": self.baseline, "latency": latency, "size": size})
         self.evaluator.check_baseline(self.baseline)
@@ -283,7 +282,9 @@ class TuningRun:
         if self.resume:
             interrupted = self.history.mark_interrupted()
             finished = self.history.finished_trials()
-            logger.info("resuming: %d finished trials replayed, %d interrupted will be re-run", len(finished), interrupted)
+            logger.info(
+                "resuming: %d finished trials replayed, %d interrupted will be re-run", len(finished), interrupted
+            )
             strategy.setup_resume(finished)
             self.monitor.trials_count = len(finished)  # the budget spans the interrupted run too
         return strategy
@@ -325,7 +326,9 @@ class TuningRun:
                     if strategy.finished:
                         continue  # the monitor reports EXHAUSTED next round
                     if not proposals:
-                        logger.warning("strategy %s proposed nothing and waits for nothing; stopping", self.strategy_name)
+                        logger.warning(
+                            "strategy %s proposed nothing and waits for nothing; stopping", self.strategy_name
+                        )
                         reason = StopReason.EXHAUSTED
                         break
                     continue
@@ -355,14 +358,18 @@ class TuningRun:
         except Exception as exc:  # the executor itself failed (worker died, unpicklable job, ...)
             outcome = TrialOutcome(None, error=f"executor failed: {type(exc).__name__}: {exc}")
         ended = time.time()
-        if outcome.metrics is None or outcome.error is not None and not outcome.metrics:
+        if outcome.metrics is None or (outcome.error is not None and not outcome.metrics):
             finished = trial.with_(state=TrialState.FAILED, error=outcome.error, ended_at=ended)
         else:
             finished = trial.with_(
                 state=TrialState.FAILED if outcome.error else TrialState.COMPLETE,
-                metrics=dict(outcome.metrics), score=self.evaluator.score(outcome.metrics),
-                passed=outcome.passed and outcome.error is None, latency=outcome.latency,
-                model_size=outcome.model_size, error=outcome.error, ended_at=ended,
+                metrics=dict(outcome.metrics),
+                score=self.evaluator.score(outcome.metrics),
+                passed=outcome.passed and outcome.error is None,
+                latency=outcome.latency,
+                model_size=outcome.model_size,
+                error=outcome.error,
+                ended_at=ended,
             )
         self.monitor.add_trial_result()
         self.history.record_end(finished)

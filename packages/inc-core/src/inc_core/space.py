@@ -171,7 +171,9 @@ class TuningSpace:
         return OpSpec(op.name, op.type, options)
 
     @staticmethod
-    def _constrain_recipes(available: Mapping[str, tuple[Any, ...]], chosen: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+    def _constrain_recipes(
+        available: Mapping[str, tuple[Any, ...]], chosen: Mapping[str, Any]
+    ) -> dict[str, tuple[Any, ...]]:
         result = dict(available)
         for name, value in chosen.items():
             if name not in available:
@@ -240,9 +242,8 @@ class TuningSpace:
         base = self.default_config()
         for name, option in (ops or {}).items():
             if option not in self.op(name).options:
-                raise ConfigError(
-                    f"op {name!r}: option {option} is not in its space; valid: {[str(o) for o in self.op(name).options]}"
-                )
+                valid = [str(o) for o in self.op(name).options]
+                raise ConfigError(f"op {name!r}: option {option} is not in its space; valid: {valid}")
         return base.replace(ops, recipes)
 
     def with_float(self, base: TuneConfig, op_names: Iterable[str], dtype: str = "fp32") -> TuneConfig:

@@ -106,7 +106,7 @@ class _Slot:
 class _OpenBatch:
     """One yielded config or `Batch`; configs are pulled from ``source`` only when issued."""
 
-    source: Iterator[TuneConfig]
+    source: Iterator[Any]
     stage: str
     stop_on_pass: bool
     single: bool
@@ -158,9 +158,8 @@ class TuneStrategy:
                 raise ConfigError(f"strategy {label!r}: unknown option {key!r}; valid options: {valid}")
             default = cls.default_options[key]
             if default is not None and value is not None and not _same_kind(value, default):
-                raise ConfigError(
-                    f"strategy {label!r}: option {key!r} must be {type(default).__name__}, got {type(value).__name__} {value!r}"
-                )
+                expected, got = type(default).__name__, type(value).__name__
+                raise ConfigError(f"strategy {label!r}: option {key!r} must be {expected}, got {got} {value!r}")
             merged[key] = value
         return merged
 

@@ -10,7 +10,7 @@ from typing import Any
 from inc_core.tune_config import TuneConfig
 
 
-class TrialState(str, enum.Enum):
+class TrialState(enum.StrEnum):
     RUNNING = "running"
     COMPLETE = "complete"  # evaluated; ``passed`` says whether it met the goal
     FAILED = "failed"  # an exception, NaN score or timeout; ``error`` says which

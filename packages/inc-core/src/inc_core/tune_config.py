@@ -28,7 +28,6 @@ FLOAT_DTYPES: tuple[str, ...] = ("bf16", "fp16", "fp32")
 QUANT_MODES: tuple[str, ...] = ("static", "dynamic", "weight_only", "float")
 
 
-
 def _freeze_params(params: Mapping[str, Any] | tuple[tuple[str, Any], ...]) -> tuple[tuple[str, Any], ...]:
     items = params.items() if isinstance(params, Mapping) else params
     frozen: list[tuple[str, Any]] = []
@@ -51,7 +50,7 @@ class OpOption:
 
     dtype: str
     mode: str = "static"
-    params: tuple[tuple[str, Any], ...] = ()
+    params: Any = ()  # a mapping or (key, value) pairs; stored as sorted pairs
     _hash: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -71,7 +70,11 @@ class OpOption:
             return True
         if not isinstance(other, OpOption):
             return NotImplemented
-        return self._hash == other._hash and (self.dtype, self.mode, self.params) == (other.dtype, other.mode, other.params)
+        return self._hash == other._hash and (self.dtype, self.mode, self.params) == (
+            other.dtype,
+            other.mode,
+            other.params,
+        )
 
     @classmethod
     def float(cls, dtype: str = "fp32") -> OpOption:
@@ -147,6 +150,9 @@ class TuneConfig(Mapping[str, OpOption]):
     __slots__ = ("_hash", "_ops", "_ops_hash", "ops", "recipes")
     ops: Mapping[str, OpOption]
     recipes: Mapping[str, Any]
+    _ops: dict[str, OpOption]
+    _ops_hash: int
+    _hash: int
 
     def __init__(self, ops: Mapping[str, OpOption], recipes: Mapping[str, Any] | None = None) -> None:
         ops_copy = dict(ops)
@@ -193,7 +199,9 @@ class TuneConfig(Mapping[str, OpOption]):
         return f"TuneConfig({self.summary()})"
 
     # Derived configs ---------------------------------------------------------
-    def replace(self, ops: Mapping[str, OpOption] | None = None, recipes: Mapping[str, Any] | None = None) -> TuneConfig:
+    def replace(
+        self, ops: Mapping[str, OpOption] | None = None, recipes: Mapping[str, Any] | None = None
+    ) -> TuneConfig:
         """A new config with some ops' options and/or recipe values changed (O(changes) hashing)."""
         new_ops = self._ops.copy()
         ops_hash = self._ops_hash

@@ -35,7 +35,9 @@ CHECKS = (
 )
 
 
-def _run(strategy: str, run_dir: Path, model: SyntheticModel, eval_fn: Callable[[Any], Any], **config: Any) -> TuningResult:
+def _run(
+    strategy: str, run_dir: Path, model: SyntheticModel, eval_fn: Callable[[Any], Any], **config: Any
+) -> TuningResult:
     config.setdefault("max_trials", 30)
     tuning = TuningConfig(strategy=strategy, run_dir=run_dir, **config)
     return autotune(model, tuning, eval_fn, adaptor=SyntheticAdaptor(seed=model.seed))
@@ -152,7 +154,7 @@ def _register(strategy: str | type) -> str:
     from inc_core.registry import strategy_registry
 
     strategy_registry(strategy)
-    return str(strategy.name)
+    return str(getattr(strategy, "name", strategy.__name__))
 
 
 class StrategyConformance:

@@ -230,7 +230,9 @@ class SyntheticAdaptor(Adaptor):
                     option = next(o for o in default_options(model.types[i], model.extra_int_bits) if not o.is_float)
                 scores[name] = float(model.sensitivity[i] * model.option_damage(option) * noise[k])
             elif method in ("mse_v2", "hawq_v2"):  # gain from falling back this op / curvature
-                scores[name] = float(losses[i] * noise[k]) if method == "mse_v2" else float(model.sensitivity[i] * noise[k])
+                scores[name] = (
+                    float(losses[i] * noise[k]) if method == "mse_v2" else float(model.sensitivity[i] * noise[k])
+                )
             else:
                 raise ConfigError(f"synthetic adaptor: unknown sensitivity method {method!r}")
         return scores
