@@ -1,0 +1,241 @@
+"""`OnnxAdaptor`: accuracy-aware tuning of ONNX models through onnxruntime.quantization."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from inc_core import Adaptor, AdaptorError, Calibration, Capability, ConfigError, NotSupportedError, TuneConfig
+
+if TYPE_CHECKING:
+    import onnx
+
+    from inc_onnx.calibration import CalibrationCache, Feed
+    from inc_onnx.capability import NodeInfo
+    from inc_onnx.graph import PreparedModel
+
+logger = logging.getLogger("inc.onnx")
+
+
+@dataclass
+class _ModelState:
+    """Everything derived from one input model: prepared graph, capability, calibration caches."""
+
+    source: Any  # the caller's model object, kept alive so its id stays unique
+    prepared: PreparedModel
+    capability: Capability
+    infos: dict[str, NodeInfo]
+    calibration: CalibrationCache
+    workdir: Path
+    batches: dict[int, list[Feed]]
+
+
+class OnnxAdaptor(Adaptor):
+    """ONNX models (``onnx.ModelProto`` or ``.onnx`` paths) quantized with ONNX Runtime.
+
+    ``threads``: intra-op threads for `benchmark` (and sensitivity runs).
+    ``warmup``/``repetitions``: benchmark runs discarded / timed (the median is reported).
+    ``calib_batch_size``: rows per calibration batch for array data (default: the
+    model's fixed batch size, else 32). ``sensitivity_batches``: calibration batches
+    used by `op_sensitivity`. ``preprocess``: run ORT's ``quant_pre_process`` first.
+    ``external_data_threshold``: bytes above which models are written with external data.
+    """
+
+    name = "onnx"
+
+    def __init__(
+        self,
+        threads: int = 1,
+        warmup: int = 3,
+        repetitions: int = 20,
+        calib_batch_size: int | None = None,
+        sensitivity_batches: int = 2,
+        preprocess: bool = True,
+        external_data_threshold: int | None = None,
+        workdir: str | Path | None = None,
+    ) -> None:
+        from inc_onnx.capability import FloatSupport
+        from inc_onnx.model_io import EXTERNAL_DATA_THRESHOLD
+
+        self.threads = threads
+        self.warmup = warmup
+        self.repetitions = repetitions
+        self.calib_batch_size = calib_batch_size
+        self.sensitivity_batches = sensitivity_batches
+        self.preprocess = preprocess
+        self.external_data_threshold = (
+            EXTERNAL_DATA_THRESHOLD if external_data_threshold is None else external_data_threshold
+        )
+        self._root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="inc-onnx-"))
+        self._owns_root = workdir is None
+        self._states: dict[int, _ModelState] = {}
+        self._float_support = FloatSupport()
+        self._feed_cache: dict[Any, list[Feed]] = {}
+        self.quantize_calls = 0
+
+    # Protocol -----------------------------------------------------------------------------
+    @classmethod
+    def accepts(cls, model: Any) -> bool:
+        if isinstance(model, (str, Path)):
+            return str(model).lower().endswith(".onnx")
+        if "onnx" in sys.modules:
+            return type(model).__module__.startswith("onnx")
+        return False
+
+    def load(self, path: str | Path) -> onnx.ModelProto:
+        from inc_onnx.model_io import load_model
+
+        return load_model(path)
+
+    def save(self, model: onnx.ModelProto, path: str | Path) -> Path:
+        """Write ``<path>.onnx`` (plus ``<path>.onnx.data`` for models over the external-data threshold)."""
+        from inc_onnx.model_io import save_model
+
+        model = self._as_model(model)
+        target = Path(path)
+        target = target.with_name(target.name + ".onnx") if target.suffix != ".onnx" else target
+        return save_model(model, target, self.external_data_threshold)
+
+    def model_size(self, model: onnx.ModelProto) -> int:
+        from inc_onnx.model_io import model_size
+
+        return model_size(self._as_model(model))
+
+    def capability(self, model: Any) -> Capability:
+        return self._state(model).capability
+
+    def quantize(self, model: Any, tune_cfg: TuneConfig, calibration: Calibration) -> onnx.ModelProto:
+        from inc_onnx.model_io import is_large
+        from inc_onnx.passes import PassContext, new_workdir, quantize_prepared
+
+        state = self._state(model)
+        workdir = new_workdir(state.workdir / "trials")
+
+        def cache(method: str, samples: int) -> Path:
+            from inc_onnx.passes import STATIC_CALIBRATION_TYPES
+
+            batches = self._batches(state, calibration)
+            return state.calibration.path(method, samples, state.prepared.path, STATIC_CALIBRATION_TYPES, batches)
+
+        ctx = PassContext(
+            state.prepared,
+            state.infos,
+            workdir,
+            cache,
+            large=is_large(state.prepared.model, self.external_data_threshold),
+        )
+        order = [(op.name, op.type) for op in state.capability.ops]
+        try:
+            quantized = quantize_prepared(ctx, tune_cfg, order)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        self.quantize_calls += 1
+        return quantized
+
+    def benchmark(self, model: Any, calibration: Calibration) -> float:
+        """Median seconds of one inference on the first calibration batch."""
+        from inc_onnx.model_io import session
+
+        model = self._as_model(model)
+        feed = self._feeds_for(model, calibration)[0]
+        sess = session(model, threads=self.threads, workdir=self._root)
+        for _ in range(self.warmup):
+            sess.run(None, feed)
+        times = []
+        for _ in range(max(1, self.repetitions)):
+            start = time.perf_counter()
+            sess.run(None, feed)
+            times.append(time.perf_counter() - start)
+        return float(statistics.median(times))
+
+    def op_sensitivity(
+        self,
+        model: Any,
+        tune_cfg: TuneConfig,
+        calibration: Calibration,
+        method: str = "mse",
+        ops: Sequence[str] | None = None,
+    ) -> Mapping[str, float]:
+        from inc_onnx import sensitivity
+
+        if method == "hawq_v2":
+            raise NotSupportedError("hawq_v2 needs autograd (Hessian traces); ONNX Runtime models have none")
+        state = self._state(model)
+        batches = self._batches(state, calibration)[: max(1, self.sensitivity_batches)]
+        if method == "mse":
+            return sensitivity.per_op_mse(self, state, model, tune_cfg, calibration, batches, ops)
+        if method == "mse_v2":
+            return sensitivity.fallback_gain(self, state, model, tune_cfg, calibration, batches, ops)
+        raise NotSupportedError(f"sensitivity method {method!r} is not supported by the onnx adaptor (mse, mse_v2)")
+
+    def close(self) -> None:
+        self._states.clear()
+        self._feed_cache.clear()
+        if self._owns_root:
+            shutil.rmtree(self._root, ignore_errors=True)
+
+    # Helpers ------------------------------------------------------------------------------
+    @property
+    def calibration_count(self) -> int:
+        """Calibration statistics computed so far (over every model this adaptor handled)."""
+        return sum(state.calibration.count for state in self._states.values())
+
+    def _as_model(self, model: Any) -> onnx.ModelProto:
+        import onnx
+
+        if isinstance(model, onnx.ModelProto):
+            return model
+        if isinstance(model, (str, Path)):
+            return self.load(model)
+        raise AdaptorError(f"the onnx adaptor handles onnx.ModelProto or .onnx paths, not {type(model).__name__}")
+
+    def _state(self, model: Any) -> _ModelState:
+        from inc_onnx.calibration import CalibrationCache
+        from inc_onnx.capability import build_capability
+        from inc_onnx.graph import prepare
+
+        key = id(model)
+        state = self._states.get(key)
+        if state is not None and state.source is model:
+            return state
+        proto = self._as_model(model)
+        workdir = self._root / f"model-{len(self._states)}"
+        try:
+            prepared = prepare(proto, workdir, self.preprocess, self.external_data_threshold)
+        except (AdaptorError, ConfigError):
+            raise
+        except Exception as exc:
+            raise AdaptorError(f"preparing the ONNX model failed: {type(exc).__name__}: {exc}") from exc
+        capability, infos = build_capability(prepared, self._float_support)
+        state = _ModelState(model, prepared, capability, infos, CalibrationCache(workdir / "calibration"), workdir, {})
+        self._states[key] = state
+        return state
+
+    def _batches(self, state: _ModelState, calibration: Calibration) -> list[Feed]:
+        from inc_onnx.calibration import model_inputs, to_batches
+
+        key = id(calibration.data)
+        if key not in state.batches:
+            if calibration.data is None and calibration.run_fn is not None:
+                raise ConfigError(
+                    "the onnx adaptor calibrates from data (calib_data=dict/.npz/iterable/CalibrationDataReader); "
+                    "run_fn is not used"
+                )
+            state.batches[key] = to_batches(calibration.data, model_inputs(state.prepared.model), self.calib_batch_size)
+        return state.batches[key]
+
+    def _feeds_for(self, model: onnx.ModelProto, calibration: Calibration) -> list[Feed]:
+        from inc_onnx.calibration import model_inputs, to_batches
+
+        key = (id(calibration.data), tuple(s.name for s in model_inputs(model)))
+        if key not in self._feed_cache:
+            self._feed_cache[key] = to_batches(calibration.data, model_inputs(model), self.calib_batch_size)
+        return self._feed_cache[key]

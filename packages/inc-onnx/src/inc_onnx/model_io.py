@@ -1,0 +1,122 @@
+"""Reading, writing, measuring and running ONNX models (large ones through external data).
+
+Models travel as ``onnx.ModelProto``. A protobuf cannot be serialized past 2 GB, so
+anything bigger is written with its tensors in a side file (``<name>.onnx.data``) and
+sessions are built from that path instead of from bytes.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from inc_core import AdaptorError
+
+if TYPE_CHECKING:
+    import onnx
+    import onnxruntime
+
+PROTOBUF_LIMIT = 2**31 - 1
+"""Bytes a single protobuf message can hold; models above (a margin below) it use external data."""
+EXTERNAL_DATA_THRESHOLD = int(PROTOBUF_LIMIT * 0.9)
+
+
+def load_model(path: str | Path) -> onnx.ModelProto:
+    """Load ``path`` (with its external data); errors name the file and the cause."""
+    import onnx
+
+    path = Path(path)
+    if not path.exists():
+        raise AdaptorError(f"ONNX model file {path} does not exist")
+    if not path.is_file():
+        raise AdaptorError(f"ONNX model path {path} is not a file")
+    try:
+        model = onnx.load(str(path), load_external_data=True)
+    except Exception as exc:  # protobuf DecodeError, missing external data, ...
+        raise AdaptorError(f"{path} is not a readable ONNX model: {type(exc).__name__}: {exc}") from exc
+    if not model.graph.node and not model.graph.output:
+        raise AdaptorError(f"{path} is not an ONNX model: it holds no graph (is it another file type?)")
+    try:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise AdaptorError(f"ONNX Runtime cannot load {path}: {type(exc).__name__}: {exc}") from exc
+    return model
+
+
+def is_large(model: onnx.ModelProto, threshold: int = EXTERNAL_DATA_THRESHOLD) -> bool:
+    """Whether ``model`` is too big to serialize as one protobuf (``threshold`` bytes)."""
+    return model.ByteSize() > threshold
+
+
+def save_model(model: onnx.ModelProto, path: str | Path, threshold: int = EXTERNAL_DATA_THRESHOLD) -> Path:
+    """Write ``model`` to ``path``; models over ``threshold`` bytes keep tensors in ``<path>.data``."""
+    import onnx
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if is_large(model, threshold):
+        data_name = path.name + ".data"
+        if (path.parent / data_name).exists():
+            (path.parent / data_name).unlink()
+        onnx.save_model(
+            copy.deepcopy(model),  # save_model moves tensors out of the proto it is given
+            str(path),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=data_name,
+            size_threshold=1024,
+        )
+    else:
+        path.write_bytes(model.SerializeToString())
+    return path
+
+
+def model_size(model: onnx.ModelProto) -> int:
+    """Bytes of the serialized model (graph and all weights, external data included)."""
+    total = model.ByteSize()
+    return int(total)
+
+
+def session(
+    model: Any,
+    threads: int = 1,
+    providers: tuple[str, ...] = ("CPUExecutionProvider",),
+    optimization: str = "all",
+    workdir: str | Path | None = None,
+) -> onnxruntime.InferenceSession:
+    """An InferenceSession for a ModelProto, serialized bytes or a file path.
+
+    ``threads``: intra-op threads (0 = ORT's default). Large ModelProtos are written
+    to ``workdir`` (a temporary directory by default) with external data first.
+    """
+    import onnx
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    levels = {
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "none": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    }
+    options.graph_optimization_level = levels[optimization]
+    if isinstance(model, onnx.ModelProto):
+        if is_large(model):
+            directory = Path(workdir or tempfile.mkdtemp(prefix="inc-onnx-"))
+            path = save_model(model, directory / f"session-{os.getpid()}-{id(model)}.onnx")
+            return ort.InferenceSession(str(path), options, providers=list(providers))
+        return ort.InferenceSession(model.SerializeToString(), options, providers=list(providers))
+    if isinstance(model, (str, Path)):
+        return ort.InferenceSession(str(model), options, providers=list(providers))
+    if isinstance(model, bytes):
+        return ort.InferenceSession(model, options, providers=list(providers))
+    raise AdaptorError(f"cannot build an ONNX Runtime session from a {type(model).__name__}")
