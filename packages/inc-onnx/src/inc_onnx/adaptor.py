@@ -80,6 +80,7 @@ class OnnxAdaptor(Adaptor):
         self._float_support = FloatSupport()
         self._feed_cache: dict[Any, list[Feed]] = {}
         self.quantize_calls = 0
+        self._closed_calibrations = 0
 
     # Protocol -----------------------------------------------------------------------------
     @classmethod
@@ -177,6 +178,7 @@ class OnnxAdaptor(Adaptor):
         raise NotSupportedError(f"sensitivity method {method!r} is not supported by the onnx adaptor (mse, mse_v2)")
 
     def close(self) -> None:
+        self._closed_calibrations += sum(state.calibration.count for state in self._states.values())
         self._states.clear()
         self._feed_cache.clear()
         if self._owns_root:
@@ -186,7 +188,7 @@ class OnnxAdaptor(Adaptor):
     @property
     def calibration_count(self) -> int:
         """Calibration statistics computed so far (over every model this adaptor handled)."""
-        return sum(state.calibration.count for state in self._states.values())
+        return self._closed_calibrations + sum(state.calibration.count for state in self._states.values())
 
     def _as_model(self, model: Any) -> onnx.ModelProto:
         import onnx

@@ -172,7 +172,8 @@ def node_options(
     elif info.kind == "act_matmul" or info.kind == "activation":
         options += activation_options()
     elif info.kind == "gather":
-        options += [_static(act_scheme="asym"), *dynamic_options(per_channel=False)]
+        # No dynamic option: ORT's dynamic Gather quantizer fails once its output feeds static Q/DQ.
+        options += activation_options()
     elif info.kind == "dynamic_only":
         options += dynamic_options(per_channel=False)
     options += [OpOption.float(d) for d in floats]

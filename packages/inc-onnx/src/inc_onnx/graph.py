@@ -36,6 +36,17 @@ def name_nodes(model: onnx.ModelProto) -> None:
         seen.add(name)
 
 
+def restore_fused_names(model: onnx.ModelProto) -> None:
+    """Rename ORT-fused nodes ``<name>/<Something>Fusion`` back to ``<name>`` where that name is free."""
+    names = {node.name for node in model.graph.node}
+    for node in model.graph.node:
+        base, sep, suffix = node.name.rpartition("/")
+        if sep and suffix.endswith("Fusion") and base and base not in names:
+            names.discard(node.name)
+            node.name = base
+            names.add(base)
+
+
 def tensor_types(model: onnx.ModelProto) -> dict[str, int]:
     """Tensor name -> ONNX element type, from inputs, outputs, value_info and initializers."""
     types: dict[str, int] = {}
@@ -133,6 +144,7 @@ def prepare(
             work = onnx.shape_inference.infer_shapes(work) if not large else work
         except Exception as exc:
             logger.info("ONNX shape inference failed: %s", exc)
+    restore_fused_names(work)
     name_nodes(work)  # fusions may add unnamed nodes
     save_model(work, path, threshold)
     return PreparedModel(work, path, tensor_types(work), tensor_shapes(work), preprocessed=done)

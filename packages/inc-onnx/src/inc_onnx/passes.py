@@ -2,10 +2,11 @@
 
 1. Gemms chosen for dynamic or 4-bit are rewritten as MatMul + Add (ORT's dynamic and
    MatMulNBits quantizers only take MatMul).
-2. Static: one ``quantize_static`` call (QDQ) on the calibrated graph, reading the
-   cached calibration statistics; per-op settings go in as ``nodes_to_quantize`` and
-   ``TensorQuantOverrides``. With ``quant_format=QOperator`` one call per group of
-   ops sharing weight granularity/scheme and activation scheme.
+2. Static: one ``quantize_static`` call (QDQ) reading the cached calibration
+   statistics; per-op settings go in as ``nodes_to_quantize`` and
+   ``TensorQuantOverrides``. With ``quant_format=QOperator`` the same call in QLinear
+   form, where ORT takes weight granularity only for the whole call (per-channel if
+   any static op asks for it).
 3. Fallback clean-up: ops not quantized statically read the float tensor, not the
    Q/DQ pair ORT put on a quantized neighbour's output; orphaned Q/DQ are removed.
 4. Dynamic: ``quantize_dynamic`` per weight granularity on the chosen nodes.
@@ -158,26 +159,26 @@ def _drop_unused_initializers(model: onnx.ModelProto) -> None:
         graph.initializer.remove(init)
 
 
-def unhook_float_ops(model: onnx.ModelProto, float_nodes: set[str], original: onnx.ModelProto) -> None:
-    """Make ``float_nodes`` read float activations instead of Q->DQ pairs; drop Q/DQ nobody reads.
+def unhook_float_ops(model: onnx.ModelProto, keep: set[str]) -> None:
+    """Make nodes ORT did not quantize statically read float tensors instead of Q->DQ pairs.
 
-    ORT quantizes a static op's output for all its consumers; a consumer left in float
-    should not pay that rounding. A pair is bypassed only when the Q reads exactly the
-    tensor the node read in ``original`` (the unquantized graph).
+    ORT puts a Q/DQ pair on a static op's output for all its consumers; a consumer left
+    in float (or quantized dynamically / weight-only) should not pay that rounding.
+    ``keep``: the static ops and followers, which keep their pairs. Q/DQ nodes nobody
+    reads any more are removed. (Removable activations are kept as nodes by the static
+    pass, so the tensor a Q reads is the tensor the consumer read before quantization.)
     """
     graph = model.graph
     made_by = producers(model)
-    before = {n.name: list(n.input) for n in original.graph.node}
     for node in graph.node:
-        if node.name not in float_nodes or node.name not in before:
+        if node.name in keep or node.op_type in ("QuantizeLinear", "DequantizeLinear"):
             continue
         for i, name in enumerate(node.input):
             dq = made_by.get(name)
             if dq is None or dq.op_type != "DequantizeLinear":
                 continue
             q = made_by.get(dq.input[0])
-            original_input = before[node.name][i] if i < len(before[node.name]) else None
-            if q is not None and q.op_type == "QuantizeLinear" and q.input[0] == original_input:
+            if q is not None and q.op_type == "QuantizeLinear":
                 node.input[i] = q.input[0]
     graph_outputs = {o.name for o in graph.output}
     while True:
@@ -263,45 +264,36 @@ def static_pass(ctx: PassContext, model: onnx.ModelProto, plan: Plan) -> onnx.Mo
 
         return call
 
-    if fmt == "QDQ":
-        overrides: dict[str, list[dict[str, Any]]] = {}
-        act_choice: dict[str, bool] = {}
-        for inputs in (True, False):  # an op's inputs decide before its producer's output setting
-            for name, option in plan.static.items():
-                for tensor in _activation_tensors(nodes[name], inits, inputs):
-                    act_choice.setdefault(tensor, option.get("act_scheme") == "sym")
-        for tensor, sym in act_choice.items():
-            if sym:
-                overrides[tensor] = [{"quant_type": QuantType.QInt8, "symmetric": True}]
+    overrides: dict[str, list[dict[str, Any]]] = {}
+    act_choice: dict[str, bool] = {}
+    for inputs in (True, False):  # an op's inputs decide before its producer's output setting
         for name, option in plan.static.items():
-            info = ctx.infos[name]
-            if info.kind == "weighted" and info.weight and option.get("weight_granularity") == "per_tensor":
-                overrides[info.weight] = [{"symmetric": option.get("weight_scheme") == "sym"}]
-        extra = {
-            "TensorQuantOverrides": overrides,
-            "AddQDQPairToWeight": bool(plan.recipes["add_qdq_pair_to_weight"]),
-            "WeightSymmetric": True,
-            # Keep Relu/Clip as nodes (ORT's session optimizer still fuses them into Q): removing
-            # them renames tensors and would make a float consumer read pre-activation values.
-            "QDQKeepRemovableActivations": True,
-        }
-        call = run(sorted(plan.static) + followers, True, False, extra, QuantFormat.QDQ)
-        model = _run_file_pass(ctx, model, "static-qdq", call)
-        unhook_float_ops(model, plan.not_static, ctx.prepared.model)
-        return model
-    groups: dict[tuple[bool, bool, bool], list[str]] = {}
+            for tensor in _activation_tensors(nodes[name], inits, inputs):
+                act_choice.setdefault(tensor, option.get("act_scheme") == "sym")
+    for tensor, sym in act_choice.items():
+        if sym:
+            overrides[tensor] = [{"quant_type": QuantType.QInt8, "symmetric": True}]
     for name, option in plan.static.items():
-        key = (
-            option.get("weight_granularity", "per_tensor") == "per_channel",
-            option.get("weight_scheme", "sym") == "sym",
-            option.get("act_scheme") == "sym",
-        )
-        groups.setdefault(key, []).append(name)
-    for i, ((per_channel, w_sym, a_sym), names) in enumerate(sorted(groups.items())):
-        extra = {"WeightSymmetric": w_sym, "ActivationSymmetric": a_sym}
-        call = run(sorted(names) + (followers if i == 0 else []), per_channel, a_sym, extra, QuantFormat.QOperator)
-        model = _run_file_pass(ctx, model, f"static-qop{i}", call)
-    return model
+        info = ctx.infos[name]
+        if info.kind == "weighted" and info.weight and option.get("weight_granularity") == "per_tensor":
+            overrides[info.weight] = [{"symmetric": option.get("weight_scheme") == "sym"}]
+    extra: dict[str, Any] = {"TensorQuantOverrides": overrides, "WeightSymmetric": True}
+    names = sorted(plan.static) + followers
+    if fmt == "QDQ":
+        extra["AddQDQPairToWeight"] = bool(plan.recipes["add_qdq_pair_to_weight"])
+        # Keep Relu/Clip as nodes (ORT's session optimizer still fuses them into Q): removing
+        # them renames tensors and would make a float consumer read pre-activation values.
+        extra["QDQKeepRemovableActivations"] = True
+        model = _run_file_pass(ctx, model, "static-qdq", run(names, True, False, extra, QuantFormat.QDQ))
+        unhook_float_ops(model, set(plan.static) | set(followers))
+        return model
+    # QOperator: ORT's QLinear quantizer takes per-channel only as one flag for the whole call,
+    # so weight granularity is per-channel for all weighted ops if any static op asks for it.
+    for name, option in plan.static.items():
+        if option.get("weight_granularity") == "per_channel" and ctx.infos[name].weight:
+            overrides.pop(ctx.infos[name].weight, None)
+    per_channel = any(o.get("weight_granularity") == "per_channel" for o in plan.static.values())
+    return _run_file_pass(ctx, model, "static-qop", run(names, per_channel, False, extra, QuantFormat.QOperator))
 
 
 def dynamic_pass(ctx: PassContext, model: onnx.ModelProto, plan: Plan) -> onnx.ModelProto:
@@ -365,7 +357,7 @@ def quantize_prepared(ctx: PassContext, tune_cfg: TuneConfig, op_order: list[tup
     with quiet_ort():
         rewrite = {n for n in (*plan.dynamic, *plan.weight_only) if ctx.infos[n].gemm_as_matmul}
         gemm_to_matmul(model, rewrite)
-        if plan.static:
+        if plan.static:  # first: calibration statistics name the tensors of this graph
             model = static_pass(ctx, model, plan)
         if plan.dynamic:
             model = dynamic_pass(ctx, model, plan)

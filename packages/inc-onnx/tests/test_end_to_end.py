@@ -1,0 +1,154 @@
+"""End-to-end tuning of the shipped examples and of edge-case models (real ORT, no mocks)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import pytest
+
+from inc_core import AdaptorError, ConfigError, TuneConfig, TuningConfig, autotune, get_plugin_manager
+from inc_onnx.adaptor import OnnxAdaptor
+from inc_onnx.testing import cnn_calib, cnn_model, no_quantizable_model
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+PLANNED_STRATEGIES = ("auto", "basic", "conservative", "mse")
+
+
+def _example(name: str) -> tuple[Path, Path, Any]:
+    directory = EXAMPLES / name
+    spec = importlib.util.spec_from_file_location(f"{name}_evaluate", directory / "evaluate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = next(directory.glob("*.onnx"))
+    return model, directory / "calib.npz", module.accuracy
+
+
+DIGITS = _example("onnx_digits")
+OUTLIER = _example("onnx_outlier_mlp")
+
+
+def _tune(example, tmp_path: Path, adaptor: OnnxAdaptor | None = None, **config: Any):
+    model, calib, accuracy = example
+    config.setdefault("max_trials", 40)
+    tuning = TuningConfig(tolerable_loss=0.01, run_dir=tmp_path / "run", **config)
+    return autotune(str(model), tuning, accuracy, calib_data=str(calib), adaptor=adaptor)
+
+
+def _check_result(result, example) -> None:
+    _, _, accuracy = example
+    assert result.met_goal, [(t.number, t.score, t.error) for t in result.trials]
+    assert result.best_trial is not None and result.best_trial.score >= result.target_score
+    assert result.model_path is not None and result.model_path.suffix == ".onnx"
+    saved = onnx.load(str(result.model_path))
+    onnx.checker.check_model(saved)
+    assert accuracy(saved) == pytest.approx(result.best_trial.score)
+
+
+@pytest.mark.parametrize("strategy", ["toy", "sequential"])
+def test_digits_meets_the_goal(tmp_path: Path, strategy: str) -> None:
+    extra = {"config_set": [{"mode": "static"}]} if strategy == "sequential" else {}
+    adaptor = OnnxAdaptor(repetitions=5, warmup=1)
+    result = _tune(DIGITS, tmp_path, adaptor, strategy=strategy, **extra)
+    _check_result(result, DIGITS)
+    assert len(result.trials) == 1  # full int8 already within 1% on the digits CNN
+    assert result.best_config is not None and not result.best_config.float_ops()
+    assert result.best_trial.model_size < result.baseline_size / 2
+    assert adaptor.calibration_count == 1
+
+
+def test_outlier_mlp_needs_fallback_toy(tmp_path: Path) -> None:
+    adaptor = OnnxAdaptor(repetitions=5, warmup=1)
+    result = _tune(OUTLIER, tmp_path, adaptor, strategy="toy")
+    _check_result(result, OUTLIER)
+    first = result.trials[0]
+    assert first.config.float_ops() == [] and not first.passed  # full int8 loses more than 1%
+    assert result.best_config.float_ops()
+    assert adaptor.calibration_count == 1 and len(result.trials) >= 2
+
+
+def test_outlier_mlp_sequential_config_set(tmp_path: Path) -> None:
+    """A 3.x-style config set: two calibration methods of full int8, then two fallbacks."""
+    config_set = [
+        {"mode": "static", "act_algorithm": ["minmax", "entropy"]},
+        {"mode": "static", "op_name_dict": {"relu2": {"dtype": "fp32", "mode": "float"}}},
+        {"mode": "static", "op_name_dict": {"relu2|rescale": {"dtype": "fp32", "mode": "float"}}},
+    ]
+    adaptor = OnnxAdaptor(repetitions=5, warmup=1)
+    result = _tune(OUTLIER, tmp_path, adaptor, strategy="sequential", config_set=config_set)
+    _check_result(result, OUTLIER)
+    assert [t.passed for t in result.trials] == [False, False, False, True]
+    assert sorted(result.best_config.float_ops()) == ["relu2", "rescale"]
+    assert adaptor.calibration_count == 2  # minmax once (3 trials), entropy once
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("example", [DIGITS, OUTLIER], ids=["digits", "outlier_mlp"])
+@pytest.mark.parametrize("strategy", PLANNED_STRATEGIES)
+def test_inc_strategies_tune_the_examples(tmp_path: Path, strategy: str, example) -> None:
+    if strategy not in get_plugin_manager().strategies.names():
+        pytest.skip(f"strategy {strategy!r} is not registered yet (inc-strategies); installed: "
+                    f"{get_plugin_manager().strategies.names()}")  # fmt: skip
+    adaptor = OnnxAdaptor(repetitions=5, warmup=1)
+    result = _tune(example, tmp_path, adaptor, strategy=strategy, max_trials=60)
+    _check_result(result, example)
+    assert adaptor.calibration_count <= 4  # once per calibration setting tried, never per trial
+
+
+def test_model_without_quantizable_nodes_returns_fp32(tmp_path: Path) -> None:
+    model = no_quantizable_model()
+    x = np.ones((3, 4), np.float32)
+
+    def score(m: onnx.ModelProto) -> float:
+        from inc_onnx import session
+
+        return float(session(m).run(None, {"x": x})[0].sum() != 0)
+
+    result = autotune(model, TuningConfig(strategy="toy", run_dir=tmp_path / "run"), score, calib_data={"x": x})
+    assert result.stop_reason == "nothing in the model is quantizable"
+    assert result.met_goal and result.best_config is None and not result.trials
+    assert result.best_model is model
+
+
+class _FailOnWeightOnly(OnnxAdaptor):
+    """An adaptor whose quantizer fails on one op option, as ORT's quantizers sometimes do."""
+
+    def quantize(self, model: Any, tune_cfg: TuneConfig, calibration: Any) -> Any:
+        if tune_cfg.ops["conv"].get("act_scheme") == "asym" and not tune_cfg.float_ops():
+            raise AdaptorError("quantizer failed on node 'conv' (Conv): unsupported setting")
+        return super().quantize(model, tune_cfg, calibration)
+
+
+def test_a_failing_trial_does_not_stop_the_run(tmp_path: Path) -> None:
+    model = cnn_model()
+    calib = cnn_calib()
+
+    def score(m: onnx.ModelProto) -> float:
+        from inc_onnx import session
+
+        return float(session(m).run(None, calib)[0].argmax(1).mean())
+
+    result = autotune(
+        model, TuningConfig(strategy="toy", run_dir=tmp_path / "run", tolerable_loss=0.5), score,
+        calib_data=calib, adaptor=_FailOnWeightOnly(repetitions=2, warmup=0),
+    )  # fmt: skip
+    assert result.trials[0].error and "quantizer failed on node 'conv'" in result.trials[0].error
+    assert len(result.trials) >= 2 and result.met_goal
+
+
+def test_calibration_mismatch_stops_before_trials(tmp_path: Path) -> None:
+    model, _, accuracy = DIGITS
+    bad = {"input": np.zeros((8, 64), np.float32)}
+    with pytest.raises(ConfigError, match=r"input 'input' has rank 2 .*float32 of rank 4"):
+        autotune(str(model), TuningConfig(strategy="toy", run_dir=tmp_path / "run"), accuracy, calib_data=bad)
+
+
+def test_load_error_reaches_the_user(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"\x00\x01 definitely not onnx")
+    with pytest.raises(AdaptorError, match=r"broken\.onnx"):
+        autotune(str(broken), TuningConfig(strategy="toy", run_dir=tmp_path / "run"), lambda m: 1.0)
