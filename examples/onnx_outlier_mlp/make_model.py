@@ -14,6 +14,7 @@ fall back the ops around that activation (relu2 and rescale). Writes ``outlier_m
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,7 @@ def train(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
     rng = np.random.default_rng(0)
     sizes = [64, 128, 128, 10]
     params = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+    for n_in, n_out in itertools.pairwise(sizes):
         params += [rng.normal(0, np.sqrt(2 / n_in), (n_in, n_out)).astype(np.float32), np.zeros(n_out, np.float32)]
     onehot = np.eye(10, dtype=np.float32)[y]
     lr = 0.1

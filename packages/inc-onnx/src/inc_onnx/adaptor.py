@@ -47,6 +47,8 @@ class OnnxAdaptor(Adaptor):
     model's fixed batch size, else 32). ``sensitivity_batches``: calibration batches
     used by `op_sensitivity`. ``preprocess``: run ORT's ``quant_pre_process`` first.
     ``external_data_threshold``: bytes above which models are written with external data.
+    ``reuse_calibration``: False recomputes calibration statistics for every trial
+    (only for measuring what reuse saves).
     """
 
     name = "onnx"
@@ -61,6 +63,7 @@ class OnnxAdaptor(Adaptor):
         preprocess: bool = True,
         external_data_threshold: int | None = None,
         workdir: str | Path | None = None,
+        reuse_calibration: bool = True,
     ) -> None:
         from inc_onnx.capability import FloatSupport
         from inc_onnx.model_io import EXTERNAL_DATA_THRESHOLD
@@ -79,6 +82,7 @@ class OnnxAdaptor(Adaptor):
         self._states: dict[int, _ModelState] = {}
         self._float_support = FloatSupport()
         self._feed_cache: dict[Any, list[Feed]] = {}
+        self.reuse_calibration = reuse_calibration
         self.quantize_calls = 0
         self._closed_calibrations = 0
 
@@ -217,7 +221,15 @@ class OnnxAdaptor(Adaptor):
         except Exception as exc:
             raise AdaptorError(f"preparing the ONNX model failed: {type(exc).__name__}: {exc}") from exc
         capability, infos = build_capability(prepared, self._float_support)
-        state = _ModelState(model, prepared, capability, infos, CalibrationCache(workdir / "calibration"), workdir, {})
+        state = _ModelState(
+            model,
+            prepared,
+            capability,
+            infos,
+            CalibrationCache(workdir / "calibration", self.reuse_calibration),
+            workdir,
+            {},
+        )
         self._states[key] = state
         return state
 

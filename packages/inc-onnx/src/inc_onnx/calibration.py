@@ -206,14 +206,15 @@ class CalibrationCache:
     ``count`` is how many times statistics were actually computed (tests assert it).
     """
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, reuse: bool = True) -> None:
         self.workdir = workdir
+        self.reuse = reuse
         self.count = 0
         self._paths: dict[tuple[str, int], Path] = {}
 
     def path(self, method: str, samples: int, model_path: Path, op_types: list[str], batches: list[Feed]) -> Path:
         key = (method, samples)
-        if key in self._paths:
+        if key in self._paths and self.reuse:
             return self._paths[key]
         from onnxruntime.quantization import CalibrationMethod, create_calibrator
         from onnxruntime.quantization.calibrate import save_tensors_data
@@ -243,9 +244,9 @@ class CalibrationCache:
             ) from exc
         finally:
             del calibrator
-        cache = self.workdir / f"calibration-{method}-{samples}.json"
+        cache = self.workdir / f"calibration-{method}-{samples}-{self.count}.json"
         save_tensors_data(tensors, cache)
         self.count += 1
-        logger.info("calibrated with %s on %d samples (calibration #%d)", method, samples, self.count)
+        logger.debug("calibrated with %s on %d samples (calibration #%d)", method, samples, self.count)
         self._paths[key] = cache
         return cache
