@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from inc_core import TuningConfig, autotune
+from inc_core import TuningConfig, autotune, get_plugin_manager
 
 HERE = Path(__file__).resolve().parent
 
@@ -46,11 +46,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", type=Path, help="where the history and best model go (default: a temp dir)")
     args = parser.parse_args(argv)
     config = load_config(args.config)
+    strategy = args.strategy or config.get("strategy", "auto")
+    installed = get_plugin_manager().strategies.names()
+    if strategy not in installed:
+        print(
+            f"strategy {strategy!r} is not installed (pip install inc-strategies, or pass --strategy); "
+            f"installed: {', '.join(installed)}",
+            file=sys.stderr,
+        )
+        return 2
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="inc-onnx-example-"))
     tuning = TuningConfig(
         tolerable_loss=float(config["tolerable_loss"]),
         max_trials=args.max_trials or int(config.get("max_trials", 50)),
-        strategy=args.strategy or config.get("strategy", "auto"),
+        strategy=strategy,
         run_dir=run_dir,
     )
     result = autotune(config["model"], tuning, config["eval_fn"], calib_data=config["calibration"])
