@@ -40,3 +40,15 @@ class TrialError(IncError):
 
 class HistoryError(IncError):
     """The run directory's history cannot be used (wrong format, another space on resume)."""
+
+
+class WorkerLostError(IncError):
+    """The worker process running a trial died (killed, crashed); the trial is run again elsewhere."""
+
+
+class TaskTimeoutError(TrialError):
+    """A trial ran past ``trial_timeout``; its worker process was killed."""
+
+
+class WorkerStartError(AdaptorError):
+    """No trial worker could start (e.g. a worker cannot import the model's framework)."""

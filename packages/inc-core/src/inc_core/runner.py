@@ -17,9 +17,19 @@ from typing import Any
 
 from inc_core.adaptor import Adaptor, Calibration
 from inc_core.config import TuningConfig
-from inc_core.errors import AdaptorError, BaselineError, ConfigError, HistoryError, IncError, NotSupportedError
+from inc_core.errors import (
+    AdaptorError,
+    BaselineError,
+    ConfigError,
+    HistoryError,
+    IncError,
+    NotSupportedError,
+    TrialError,
+    WorkerLostError,
+    WorkerStartError,
+)
 from inc_core.evaluator import Evaluator
-from inc_core.executors import make_executor
+from inc_core.executors import TrialBackend, make_backend
 from inc_core.history import CANCELLED, TrialHistory
 from inc_core.monitor import StopReason, TuningMonitor
 from inc_core.objectives import Objectives, pareto_front
@@ -31,6 +41,15 @@ from inc_core.trial import Trial, TrialState
 from inc_core.tune_config import TuneConfig
 
 logger = logging.getLogger("inc")
+MAX_ATTEMPTS = 3
+"""How often a trial is started when the worker running it dies."""
+
+
+@dataclass
+class _Running:
+    trial: Trial
+    started: float  # time.monotonic() at submission
+    attempts: int = 1
 
 
 @dataclass(frozen=True)
@@ -302,9 +321,9 @@ class TuningRun:
     def drive(self, strategy: TuneStrategy) -> StopReason:
         """The ask/tell loop: keep workers busy, feed results back, stop when the monitor says."""
         assert self.history is not None
-        executor, owned = make_executor(self.config.executor, self.config.workers)
-        job = self._job()
-        inflight: dict[concurrent.futures.Future[TrialOutcome], Trial] = {}
+        timeout = float(self.config.trial_timeout) if self.config.trial_timeout else None
+        backend = make_backend(self.config.executor, self.config.workers, self._job(), timeout)
+        inflight: dict[concurrent.futures.Future[TrialOutcome], _Running] = {}
         number = self.history.next_number()
         reason: StopReason | None = None
         try:
@@ -321,7 +340,7 @@ class TuningRun:
                     number += 1
                     self.history.record_start(trial)
                     self.pm.hook.inc_trial_start(run=self, trial=trial)
-                    inflight[executor.submit(job, proposal.config)] = trial
+                    inflight[backend.submit(proposal.config)] = _Running(trial, time.monotonic())
                 if not inflight:
                     if strategy.finished:
                         continue  # the monitor reports EXHAUSTED next round
@@ -332,29 +351,68 @@ class TuningRun:
                         reason = StopReason.EXHAUSTED
                         break
                     continue
-                wait_for = self._time_left()
+                wait_for = self._wait_time(inflight, None if backend.kills_timeouts else timeout)
                 done, _ = concurrent.futures.wait(inflight, timeout=wait_for, return_when="FIRST_COMPLETED")
                 for future in done:
-                    self._complete(strategy, inflight.pop(future), future)
+                    self._settle(strategy, backend, inflight, future)
+                if timeout and not backend.kills_timeouts:
+                    self._abandon_expired(strategy, inflight, timeout)
         except KeyboardInterrupt:
             reason = StopReason.INTERRUPTED
             raise
         finally:
             self._cancel(inflight)
-            if owned:
-                executor.shutdown(wait=False, cancel_futures=True)
+            backend.shutdown()
             strategy.finalize()
         return reason if reason is not None else StopReason.EXHAUSTED
 
-    def _time_left(self) -> float | None:
-        if self.monitor.timeout <= 0:
-            return None
-        return max(0.0, self.monitor.timeout - self.monitor.elapsed())
+    def _wait_time(self, inflight: Mapping[Any, _Running], trial_timeout: float | None) -> float | None:
+        """Seconds until the run's timeout or the earliest trial deadline, whichever comes first."""
+        limits = []
+        if self.monitor.timeout > 0:
+            limits.append(self.monitor.timeout - self.monitor.elapsed())
+        if trial_timeout:
+            now = time.monotonic()
+            limits += [r.started + trial_timeout - now for r in inflight.values()]
+        return max(0.0, min(limits)) if limits else None
+
+    def _settle(
+        self,
+        strategy: TuneStrategy,
+        backend: TrialBackend,
+        inflight: dict[concurrent.futures.Future[TrialOutcome], _Running],
+        future: concurrent.futures.Future[TrialOutcome],
+    ) -> None:
+        running = inflight.pop(future)
+        error = future.exception() if not future.cancelled() else None
+        if isinstance(error, WorkerStartError):
+            raise error  # a setup problem, reported once: no trial can run
+        if isinstance(error, WorkerLostError) and running.attempts < MAX_ATTEMPTS:
+            logger.warning("trial %d: %s; running it again on another worker", running.trial.number, error)
+            inflight[backend.submit(running.trial.config)] = _Running(
+                running.trial, time.monotonic(), running.attempts + 1
+            )
+            return
+        self._complete(strategy, running.trial, future)
+
+    def _abandon_expired(
+        self, strategy: TuneStrategy, inflight: dict[concurrent.futures.Future[TrialOutcome], _Running], timeout: float
+    ) -> None:
+        now = time.monotonic()
+        for future, running in list(inflight.items()):
+            if now - running.started >= timeout:
+                del inflight[future]
+                future.cancel()
+                failed: concurrent.futures.Future[TrialOutcome] = concurrent.futures.Future()
+                failed.set_result(TrialOutcome(None, error=f"trial exceeded the per-trial timeout of {timeout:g} s"))
+                self._complete(strategy, running.trial, failed)
 
     def _complete(self, strategy: TuneStrategy, trial: Trial, future: concurrent.futures.Future[TrialOutcome]) -> None:
         assert self.history is not None
         try:
             outcome = future.result()
+        except TrialError as exc:  # e.g. killed at the per-trial timeout
+            outcome = TrialOutcome(None, error=str(exc))
         except Exception as exc:  # the executor itself failed (worker died, unpicklable job, ...)
             outcome = TrialOutcome(None, error=f"executor failed: {type(exc).__name__}: {exc}")
         ended = time.time()
@@ -380,11 +438,11 @@ class TuningRun:
             self._best_model = (finished.config, outcome.model)
         self.pm.hook.inc_trial_end(run=self, trial=finished)
 
-    def _cancel(self, inflight: dict[concurrent.futures.Future[TrialOutcome], Trial]) -> None:
+    def _cancel(self, inflight: dict[concurrent.futures.Future[TrialOutcome], _Running]) -> None:
         assert self.history is not None
-        for future, trial in inflight.items():
+        for future, running in inflight.items():
             future.cancel()
-            self.history.record_end(trial.with_(state=TrialState.FAILED, error=CANCELLED, ended_at=time.time()))
+            self.history.record_end(running.trial.with_(state=TrialState.FAILED, error=CANCELLED, ended_at=time.time()))
 
     # Result ------------------------------------------------------------------------
     def _finish(self, reason: StopReason) -> TuningResult:
