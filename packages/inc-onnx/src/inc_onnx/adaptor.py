@@ -7,6 +7,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ class OnnxAdaptor(Adaptor):
         self._states: dict[int, _ModelState] = {}
         self._float_support = FloatSupport()
         self._feed_cache: dict[Any, list[Feed]] = {}
+        self._lock = threading.RLock()
         self.reuse_calibration = reuse_calibration
         self.quantize_calls = 0
         self._closed_calibrations = 0
@@ -127,8 +129,9 @@ class OnnxAdaptor(Adaptor):
         def cache(method: str, samples: int) -> Path:
             from inc_onnx.passes import STATIC_CALIBRATION_TYPES
 
-            batches = self._batches(state, calibration)
-            return state.calibration.path(method, samples, state.prepared.path, STATIC_CALIBRATION_TYPES, batches)
+            with self._lock:
+                batches = self._batches(state, calibration)
+                return state.calibration.path(method, samples, state.prepared.path, STATIC_CALIBRATION_TYPES, batches)
 
         ctx = PassContext(
             state.prepared,
@@ -181,6 +184,15 @@ class OnnxAdaptor(Adaptor):
             return sensitivity.fallback_gain(self, state, model, tune_cfg, calibration, batches, ops)
         raise NotSupportedError(f"sensitivity method {method!r} is not supported by the onnx adaptor (mse, mse_v2)")
 
+    def __getstate__(self) -> dict[str, Any]:  # process executors pickle the adaptor
+        state = dict(self.__dict__)
+        state.pop("_lock")
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     def close(self) -> None:
         self._closed_calibrations += sum(state.calibration.count for state in self._states.values())
         self._states.clear()
@@ -204,13 +216,18 @@ class OnnxAdaptor(Adaptor):
         raise AdaptorError(f"the onnx adaptor handles onnx.ModelProto or .onnx paths, not {type(model).__name__}")
 
     def _state(self, model: Any) -> _ModelState:
+        with self._lock:  # thread executors: prepare (and calibrate) each model once
+            return self._state_locked(model)
+
+    def _state_locked(self, model: Any) -> _ModelState:
         from inc_onnx.calibration import CalibrationCache
         from inc_onnx.capability import build_capability
         from inc_onnx.graph import prepare
 
-        key = id(model)
+        is_path = isinstance(model, (str, Path))
+        key: Any = ("path", str(Path(model).resolve())) if is_path else id(model)
         state = self._states.get(key)
-        if state is not None and state.source is model:
+        if state is not None and (is_path or state.source is model):
             return state
         proto = self._as_model(model)
         workdir = self._root / f"model-{len(self._states)}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,14 +123,13 @@ def prepare(
         source = save_model(work, workdir / "named.onnx", threshold)
         for skip_symbolic in (False, True):
             try:
-                with tempfile.TemporaryDirectory(prefix="inc-onnx-pre-"):
-                    quant_pre_process(
-                        str(source),
-                        str(path),
-                        skip_symbolic_shape=skip_symbolic,
-                        save_as_external_data=large,
-                        all_tensors_to_one_file=True,
-                    )
+                quant_pre_process(
+                    str(source),
+                    str(path),
+                    skip_symbolic_shape=skip_symbolic,
+                    save_as_external_data=large,
+                    all_tensors_to_one_file=True,
+                )
                 work = onnx.load(str(path), load_external_data=True)
                 done = True
                 break

@@ -35,7 +35,7 @@ from inc_onnx.capability import (
     WEIGHTED_TYPES,
     NodeInfo,
 )
-from inc_onnx.graph import PreparedModel, consumers, producers
+from inc_onnx.graph import PreparedModel, producers
 
 if TYPE_CHECKING:
     import onnx
@@ -382,20 +382,3 @@ def quantize_prepared(ctx: PassContext, tune_cfg: TuneConfig, op_order: list[tup
 def new_workdir(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix="trial-", dir=root))
-
-
-def used_ops(model: onnx.ModelProto) -> dict[str, int]:
-    """Count of nodes per op type (reports and tests)."""
-    counts: dict[str, int] = {}
-    for node in model.graph.node:
-        counts[node.op_type] = counts.get(node.op_type, 0) + 1
-    return counts
-
-
-def feeds_q_dq(model: onnx.ModelProto, node_name: str) -> bool:
-    """Whether node ``node_name`` reads any DequantizeLinear output or feeds a QuantizeLinear it owns."""
-    made_by = producers(model)
-    node = next(n for n in model.graph.node if n.name == node_name)
-    return any(made_by.get(i) is not None and made_by[i].op_type == "DequantizeLinear" for i in node.input) or any(
-        c.op_type == "QuantizeLinear" for o in node.output for c in consumers(model).get(o, [])
-    )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from inc_core import Calibration, TuneConfig
+from inc_core import Calibration, OpOption, TuneConfig
 
 if TYPE_CHECKING:
     import onnx
@@ -106,13 +106,7 @@ def fallback_gain(
         if tune_cfg.ops[name].is_float:
             scores[name] = 0.0
             continue
-        trial = adaptor.quantize(model, tune_cfg.replace({name: _fp32(state, name)}), calibration)
+        trial = adaptor.quantize(model, tune_cfg.replace({name: OpOption.float("fp32")}), calibration)
         err = sum(_nmse(reference[o], v) for o, v in _outputs(trial, feeds, outputs, adaptor.threads).items())
         scores[name] = base_err - err
     return scores
-
-
-def _fp32(state: _ModelState, name: str) -> Any:
-    from inc_core import OpOption
-
-    return OpOption.float("fp32")
