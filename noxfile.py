@@ -75,3 +75,9 @@ def bench_onnx(session: nox.Session) -> None:
 def bench_torch(session: nox.Session) -> None:
     """Torch adaptor per-trial time, latency and size -> docs/benchmarks/torch.md."""
     _bench(session, "torch")
+
+
+@nox.session(python=PYTHON)
+def bench_scaleout(session: nox.Session) -> None:
+    """Eval-bound tuning on 1/2/4/8 Dask workers -> docs/benchmarks/scaleout.md."""
+    _bench(session, "scaleout")
