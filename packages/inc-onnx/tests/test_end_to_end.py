@@ -152,3 +152,16 @@ def test_load_error_reaches_the_user(tmp_path: Path) -> None:
     broken.write_bytes(b"\x00\x01 definitely not onnx")
     with pytest.raises(AdaptorError, match=r"broken\.onnx"):
         autotune(str(broken), TuningConfig(strategy="toy", run_dir=tmp_path / "run"), lambda m: 1.0)
+
+
+@pytest.mark.parametrize("executor", ["threads", "process"])
+def test_parallel_executors(tmp_path: Path, executor: str) -> None:
+    from inc_onnx.testing import ArgmaxAgreement
+
+    model = cnn_model()
+    calib = cnn_calib(64)
+    score = ArgmaxAgreement(model, cnn_calib(32, seed=5))
+    config = TuningConfig(strategy="toy", run_dir=tmp_path / "run", executor=executor, workers=2, tolerable_loss=0.02)
+    result = autotune(model, config, score, calib_data=calib)
+    assert result.met_goal and result.trials and all(t.error is None for t in result.trials)
+    assert result.model_path is not None and result.model_path.is_file()

@@ -108,3 +108,22 @@ def cnn_calib(n: int = 64, seed: int = 1) -> dict[str, np.ndarray]:
 
 def attention_calib(n: int = 32, seed: int = 1) -> dict[str, np.ndarray]:
     return {"ids": np.random.default_rng(seed).integers(0, 50, (n, 6)).astype(np.int64)}
+
+
+class ArgmaxAgreement:
+    """A picklable eval function: share of samples whose argmax matches the fp32 model's.
+
+    Holds the reference predictions and the feed (numpy arrays), so it works in process
+    and Dask executors too.
+    """
+
+    def __init__(self, reference: onnx.ModelProto, feed: dict[str, np.ndarray]) -> None:
+        from inc_onnx.model_io import session
+
+        self.feed = feed
+        self.expected = session(reference).run(None, feed)[0].argmax(-1)
+
+    def __call__(self, model: onnx.ModelProto) -> float:
+        from inc_onnx.model_io import session
+
+        return float((session(model).run(None, self.feed)[0].argmax(-1) == self.expected).mean())
