@@ -165,3 +165,15 @@ def test_parallel_executors(tmp_path: Path, executor: str) -> None:
     result = autotune(model, config, score, calib_data=calib)
     assert result.met_goal and result.trials and all(t.error is None for t in result.trials)
     assert result.model_path is not None and result.model_path.is_file()
+
+
+def test_one_shot_calibration_iterator_serves_benchmark_and_calibration(tmp_path: Path) -> None:
+    from inc_onnx.testing import ArgmaxAgreement
+
+    model = cnn_model()
+    data = cnn_calib(64)
+    batches = iter([{"x": data["x"][i : i + 16]} for i in range(0, 64, 16)])
+    score = ArgmaxAgreement(model, cnn_calib(32, seed=5))
+    result = autotune(model, TuningConfig(strategy="toy", run_dir=tmp_path / "run", tolerable_loss=0.02), score,
+                      calib_data=batches)  # fmt: skip
+    assert result.met_goal and result.trials[0].error is None and result.baseline_latency

@@ -83,6 +83,7 @@ class OnnxAdaptor(Adaptor):
         self._states: dict[int, _ModelState] = {}
         self._float_support = FloatSupport()
         self._feed_cache: dict[Any, list[Feed]] = {}
+        self._read: dict[int, tuple[Any, list[Any]]] = {}
         self._lock = threading.RLock()
         self.reuse_calibration = reuse_calibration
         self.quantize_calls = 0
@@ -197,6 +198,7 @@ class OnnxAdaptor(Adaptor):
         self._closed_calibrations += sum(state.calibration.count for state in self._states.values())
         self._states.clear()
         self._feed_cache.clear()
+        self._read.clear()
         if self._owns_root:
             shutil.rmtree(self._root, ignore_errors=True)
 
@@ -260,7 +262,8 @@ class OnnxAdaptor(Adaptor):
                     "the onnx adaptor calibrates from data (calib_data=dict/.npz/iterable/CalibrationDataReader); "
                     "run_fn is not used"
                 )
-            state.batches[key] = to_batches(calibration.data, model_inputs(state.prepared.model), self.calib_batch_size)
+            data = self._replayable(calibration.data)
+            state.batches[key] = to_batches(data, model_inputs(state.prepared.model), self.calib_batch_size)
         return state.batches[key]
 
     def _feeds_for(self, model: onnx.ModelProto, calibration: Calibration) -> list[Feed]:
@@ -268,5 +271,16 @@ class OnnxAdaptor(Adaptor):
 
         key = (id(calibration.data), tuple(s.name for s in model_inputs(model)))
         if key not in self._feed_cache:
-            self._feed_cache[key] = to_batches(calibration.data, model_inputs(model), self.calib_batch_size)
+            data = self._replayable(calibration.data)
+            self._feed_cache[key] = to_batches(data, model_inputs(model), self.calib_batch_size)
         return self._feed_cache[key]
+
+    def _replayable(self, data: Any) -> Any:
+        """``data``, with one-shot iterators and data readers read once into a list of feeds."""
+        from inc_onnx.calibration import read_all
+
+        if data is None or isinstance(data, (str, Path, Mapping, list, tuple)):
+            return data
+        if id(data) not in self._read:
+            self._read[id(data)] = (data, read_all(data))  # keep ``data`` alive: its id stays unique
+        return self._read[id(data)][1]

@@ -114,6 +114,15 @@ def _reader_batches(reader: Any) -> list[Feed]:
     return batches
 
 
+def read_all(data: Any) -> list[Any]:
+    """Every batch of an iterable or ``get_next`` reader, as a list (readers are rewound if they can)."""
+    if hasattr(data, "get_next"):
+        return _reader_batches(data)
+    if isinstance(data, Iterable):
+        return list(data)
+    return data
+
+
 def to_batches(data: Any, specs: list[InputSpec], batch_size: int | None = None) -> list[Feed]:
     """Normalize any accepted calibration form into validated feed dicts."""
     from onnxruntime.quantization import CalibrationDataReader
