@@ -162,26 +162,16 @@ class StrategyConformance:
 
     strategy: str | type = ""
 
-    def _name(self) -> str:
-        return _register(self.strategy)
 
-    def test_proposals_in_space_and_distinct(self, tmp_path: Path) -> None:
-        check_proposals_in_space_and_distinct(self._name(), tmp_path)
+def _as_test(check: str) -> Callable[[StrategyConformance, Path], None]:
+    def test(self: StrategyConformance, tmp_path: Path) -> None:
+        globals()[check](_register(self.strategy), tmp_path)
 
-    def test_reaches_reachable_goal(self, tmp_path: Path) -> None:
-        check_reaches_reachable_goal(self._name(), tmp_path)
+    test.__name__ = "test_" + check.removeprefix("check_")
+    test.__doc__ = f"Conformance: {check.removeprefix('check_').replace('_', ' ')}."
+    return test
 
-    def test_unreachable_goal_returns_best_so_far(self, tmp_path: Path) -> None:
-        check_unreachable_goal_returns_best_so_far(self._name(), tmp_path)
 
-    def test_failing_trials_do_not_stop_the_run(self, tmp_path: Path) -> None:
-        check_failing_trials_do_not_stop_the_run(self._name(), tmp_path)
-
-    def test_budget_respected(self, tmp_path: Path) -> None:
-        check_budget_respected(self._name(), tmp_path)
-
-    def test_parallel_matches_sequential(self, tmp_path: Path) -> None:
-        check_parallel_matches_sequential(self._name(), tmp_path)
-
-    def test_resume_reevaluates_nothing(self, tmp_path: Path) -> None:
-        check_resume_reevaluates_nothing(self._name(), tmp_path)
+for _check in CHECKS:
+    _test = _as_test(_check)
+    setattr(StrategyConformance, _test.__name__, _test)
