@@ -328,7 +328,7 @@ class TuningRun:
         reason: StopReason | None = None
         try:
             while True:
-                goal_met = strategy.best_trial is not None and strategy.best_trial.passed
+                goal_met = strategy.best_trial is not None and strategy.best_trial.passed and not strategy.atomic_stage
                 reason = self.monitor.stop_reason(goal_met, strategy.finished and not inflight)
                 if reason is not None and (reason is not StopReason.MAX_TRIALS or not inflight):
                     break

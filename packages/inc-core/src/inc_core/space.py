@@ -286,7 +286,9 @@ class TuningSpace:
             effective = dict(op_settings)
             for rx, override in compiled:
                 if rx.fullmatch(op.name):
-                    effective.update(override)
+                    # a float override stands alone: the global quantization fields don't apply to it
+                    floating = override.get("dtype") in FLOAT_DTYPES
+                    effective = dict(override) if floating else {**effective, **override}
             option = self.matching_option(op, effective) if effective else None
             ops[op.name] = option or op.default
         return TuneConfig(ops, {**self.default_recipes(), **recipe_settings})

@@ -134,6 +134,8 @@ class TuneStrategy:
         self.context = context
         self.options = self._validate_options(options)
         self.stage = ""
+        self.atomic_stage = False
+        """While True, a passing trial does not end a ``timeout=0`` run: the stage runs to its end."""
         self.trials: list[Trial] = []  # consumed trials, in proposal order
         self.last_trial: Trial | None = None
         self.best_trial: Trial | None = None
@@ -195,7 +197,10 @@ class TuneStrategy:
         return a > b if self.context.higher_is_better else a < b
 
     def update_best_op_tuning_cfg(self, trial: Trial) -> TuneConfig | None:
-        """Fold ``trial`` into the best result: passing beats failing, then objective, then seq."""
+        """Fold ``trial`` into the best result: passing beats failing, then objective, then seq.
+
+        (A ``timeout=0`` run stops at its first passing trial, so it normally has one.)
+        """
         if trial.state is not TrialState.COMPLETE:
             return self.best_trial.config if self.best_trial else None
         best = self.best_trial
@@ -210,8 +215,6 @@ class TuneStrategy:
         if a.passed != b.passed:
             return a.passed
         if a.passed:
-            if self.context.timeout == 0:  # stop-at-first-pass: the earliest passing wins
-                return a.seq < b.seq
             ka, kb = self.context.objective_key(a), self.context.objective_key(b)
             return ka < kb or (ka == kb and a.seq < b.seq)
         if a.score != b.score:

@@ -1,0 +1,69 @@
+"""conservative: start from float, quantize one op-type group at a time, keep what passes.
+
+Plan:
+1. start (not evaluated) from every op at its best float dtype (bf16 if supported,
+   else fp16, else fp32);
+2. for each op-type group present, in priority order conv, matmul (MatMul, Gemm,
+   Attention, ...), bmm (BatchMatMul, bmm, ...), linear: the current config with that
+   group quantized (each op at its default quantized option, static or dynamic alike);
+   keep it if it passes, revert otherwise.
+
+Exactly G trials for G groups present. Ops outside the four groups stay float.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from inc_core import TuneConfig, TuneStrategy
+from inc_strategies import stages
+
+
+def all_float(strategy: TuneStrategy) -> TuneConfig:
+    """Every op at its best float option (ops without one keep their default)."""
+    changes = {}
+    for op in strategy.space.ops:
+        option = stages.best_float(op)
+        if option is not None:
+            changes[op.name] = option
+    return strategy.initial_tuning_cfg().replace(changes)
+
+
+def group_pass(strategy: TuneStrategy, current: TuneConfig) -> Generator[Any, Any, TuneConfig]:
+    """Quantize the op-type groups of ``current`` one at a time; keep each one that passes.
+
+    ``current`` is usually all float; returns the config that keeps every passing group.
+    The pass is atomic (as in INC): a passing group does not end a ``timeout=0`` run
+    before the remaining groups were tried on top of it.
+    """
+    strategy.atomic_stage = True
+    try:
+        current = yield from _quantize_groups(strategy, current)
+    finally:
+        strategy.atomic_stage = False
+    return current
+
+
+def _quantize_groups(strategy: TuneStrategy, current: TuneConfig) -> Generator[Any, Any, TuneConfig]:
+    for group, _ in stages.TYPE_GROUPS:
+        ops = [op for op in strategy.space.ops if stages.type_group(op.type) == group and op.quantized_options]
+        if not ops:
+            continue
+        strategy.stage = f"quantize the {group} group"
+        candidate = current.replace({op.name: op.quantized_options[0] for op in ops})
+        if candidate == current:
+            continue
+        trial = yield candidate
+        if trial.passed:
+            current = candidate
+    return current
+
+
+class ConservativeTuneStrategy(TuneStrategy):
+    """INC's conservative strategy: float first, then quantize op-type groups that keep accuracy."""
+
+    name = "conservative"
+
+    def next_tune_cfg(self) -> Generator[Any, Any, None]:
+        yield from group_pass(self, all_float(self))

@@ -1,0 +1,60 @@
+"""mse_v2: greedily fall back the op whose fallback reduces the output error most.
+
+Plan:
+1. up to 2 op-type-wise configs (the first is the default);
+2. repeat from the best of them: ask the adaptor how much falling back each still
+   quantized op *alone* reduces the output MSE (``mse_v2`` sensitivity, a few
+   calibration batches per candidate), fall back the best one (accumulating), and
+   evaluate; until the goal is met or nothing is left;
+3. then re-quantize the fallen-back ops whose fallback helped least, one at a time,
+   keeping each that still passes (only with ``timeout > 0``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any, ClassVar
+
+from inc_core import Batch, TuneStrategy
+from inc_strategies import stages
+from inc_strategies.mse import best_of
+
+
+class MSE_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
+    """INC's mse_v2: accumulate the fallback that lowers output MSE most, then prune it."""
+
+    name = "mse_v2"
+    default_options: ClassVar[dict[str, Any]] = {"fallback_dtype": "fp32"}
+
+    def next_tune_cfg(self) -> Generator[Any, Any, None]:
+        self.stage = "op-type-wise configs"
+        configs = [c for _, c in zip(range(2), stages.quantized_type_wise(self.space), strict=False)]
+        trials = yield Batch(configs)
+        if any(t.passed for t in trials) and self.context.timeout == 0:
+            return
+        dtype = self.options["fallback_dtype"]
+        config = best_of(self, configs)
+        fallen: list[tuple[str, float]] = []
+        passed = any(t.passed for t in trials)
+        self.stage = f"greedy fallback to {dtype}"
+        while not passed:
+            candidates = [
+                op.name for op in stages.quantized_ops(self.space, config) if self.space.op(op.name).float_option(dtype)
+            ]
+            if not candidates:
+                return
+            gains = self.context.sensitivity("mse_v2", config, candidates)
+            name = stages.sensitivity_order(gains, candidates)[0]
+            fallen.append((name, gains.get(name, 0.0)))
+            config = stages.fallback(self.space, config, [name], dtype)
+            trial = yield config
+            passed = trial.passed
+        if self.context.timeout == 0:
+            return
+        self.stage = "re-quantize the least useful fallbacks"
+        default = self.initial_tuning_cfg()
+        for name, _ in sorted(fallen, key=lambda item: item[1]):
+            candidate = config.replace({name: default[name]})
+            trial = yield candidate
+            if trial.passed:
+                config = candidate

@@ -1,0 +1,98 @@
+"""Behaviour cases from the strategy reference, with scripted scores (baseline first)."""
+
+from __future__ import annotations
+
+import pytest
+
+from inc_core.testing import SyntheticModel
+
+
+def convs_and_final_matmul() -> SyntheticModel:
+    # The Add stays float through the group pass, so "both groups int8" is a new config,
+    # not the (already evaluated, failing) default; duplicates are never re-evaluated.
+    return SyntheticModel(4, "flat", seed=0, op_types=("Conv", "Conv", "Add", "MatMul"))
+
+
+def dtypes(config, prefix):
+    return {option.dtype for name, option in config.items() if name.startswith(prefix)}
+
+
+def test_auto_passing_default_is_one_trial_all_int8(tune_scripted, tmp_path) -> None:
+    result, _, _ = tune_scripted("auto", SyntheticModel(6, "flat"), [1.2], tmp_path)
+    assert len(result.trials) == 1 and result.met_goal
+    assert {o.dtype for o in result.best_config.values()} == {"int8"}
+
+
+@pytest.mark.parametrize(
+    ("scores", "conv", "matmul"),
+    [
+        ([0.9, 1.1, 0.8], {"int8"}, {"bf16"}),
+        ([0.9, 1.1, 1.2], {"int8"}, {"int8"}),
+        ([0.9, 0.8, 1.1], {"bf16"}, {"int8"}),
+    ],
+)
+def test_auto_group_pass_on_convs_and_a_matmul(tune_scripted, tmp_path, scores, conv, matmul) -> None:
+    result, _, _ = tune_scripted("auto", convs_and_final_matmul(), scores, tmp_path)
+    assert len(result.trials) == 3 and result.met_goal
+    assert dtypes(result.best_config, "conv") == conv
+    assert dtypes(result.best_config, "matmul") == matmul
+
+
+def test_auto_max_trials_one_returns_best_so_far(tune_scripted, tmp_path) -> None:
+    result, _, _ = tune_scripted("auto", SyntheticModel(6, "flat"), [0.5], tmp_path, max_trials=1)
+    assert len(result.trials) == 1 and not result.met_goal
+    assert result.best_config is not None and result.best_model.config == result.best_config
+
+
+def test_conservative_keeps_the_groups_that_pass(tune_scripted, tmp_path) -> None:
+    model = SyntheticModel(4, "flat", seed=0, op_types=("Conv", "Linear"))
+    result, _, _ = tune_scripted("conservative", model, [1.0, 2.1], tmp_path, baseline=2.0)
+    assert len(result.trials) == 2
+    assert dtypes(result.best_config, "conv") == {"bf16"}
+    assert dtypes(result.best_config, "linear") == {"int8"}
+
+
+def test_basic_tries_lower_bits_when_time_allows(tune_scripted, tmp_path) -> None:
+    model = SyntheticModel(6, "flat", op_types=("MatMul",))
+    result, _, _ = tune_scripted("basic", model, [1.0, 1.0], tmp_path, timeout=60, max_trials=2)
+    assert len(result.trials) == 2
+    assert {o.dtype for o in result.trials[1].config.values()} == {"int4"}
+    passing = [t for t in result.trials if t.passed]
+    assert result.best_trial.latency == min(t.latency for t in passing)
+
+
+def test_basic_with_ever_decreasing_accuracy_exhausts_its_stages(tune_scripted, tmp_path) -> None:
+    model = SyntheticModel(3, "flat", op_types=("Conv", "MatMul", "Add"))
+    scores = [0.9 - 0.001 * i for i in range(500)]
+    result, _, _ = tune_scripted("basic", model, scores, tmp_path, max_trials=500)
+    assert not result.met_goal and result.stop_reason.startswith("the strategy has no more")
+    assert len({t.config for t in result.trials}) == len(result.trials)
+    assert result.best_trial.number == 1
+
+
+@pytest.mark.parametrize("strategy", ["exhaustive", "random", "bayesian", "mse"])
+def test_a_passing_model_within_three_trials(tune_scripted, tmp_path, strategy) -> None:
+    result, _, _ = tune_scripted(strategy, SyntheticModel(6, "flat"), [0.9, 1.0], tmp_path, max_trials=3)
+    assert result.met_goal and len(result.trials) == 2
+
+
+@pytest.mark.parametrize("strategy", ["exhaustive", "random", "bayesian", "mse"])
+def test_one_trial_with_a_constant_passing_score(tune_scripted, tmp_path, strategy) -> None:
+    result, _, _ = tune_scripted(strategy, SyntheticModel(6, "flat"), [1.0], tmp_path, max_trials=1)
+    assert result.met_goal and result.best_model is not None and len(result.trials) == 1
+
+
+@pytest.mark.parametrize("strategy", ["auto", "basic", "random"])
+def test_more_workers_than_configs_end_cleanly(tune_scripted, tmp_path, strategy) -> None:
+    result, _, _ = tune_scripted(
+        strategy,
+        SyntheticModel(1, "flat", op_types=("Add",)),
+        [0.5],
+        tmp_path,
+        executor="threads",
+        workers=8,
+        max_trials=50,
+    )
+    assert not result.met_goal and result.best_config is not None
+    assert 1 <= len(result.trials) == len({t.config for t in result.trials})
+    assert result.stop_reason.startswith("the strategy has no more")

@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+import random
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inc_core import ConfigError, NotSupportedError, Trial, TrialState, TuningConfig, TuningSpace, autotune
+from inc_core.plugins import get_plugin_manager
+from inc_core.testing import SyntheticAdaptor, SyntheticModel, synthetic_accuracy
+from inc_strategies.auto import AutoTuneStrategy
+from inc_strategies.bayesian import TargetSpace, acq_max, upper_confidence_bound
+
+STRATEGIES = ("auto", "basic", "conservative", "mse", "mse_v2", "hawq_v2", "exhaustive", "random", "bayesian", "tpe")
+
+
+def test_every_strategy_is_registered_by_the_plugin() -> None:
+    registry = get_plugin_manager().strategies
+    for name in STRATEGIES:
+        assert registry.get(name).source == "inc-strategies"
+    assert registry.get("auto").cls is AutoTuneStrategy
+
+
+def run(strategy, model, tmp_path, adaptor=None, **kwargs):
+    config = TuningConfig(strategy=strategy, run_dir=tmp_path, **kwargs)
+    return autotune(model, config, synthetic_accuracy, adaptor=adaptor or SyntheticAdaptor())
+
+
+@pytest.mark.filterwarnings("ignore:exhaustive")
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_goal_not_reachable_gives_best_so_far(tmp_path, strategy) -> None:
+    model = SyntheticModel(12, "many_mild", seed=4)
+    result = run(strategy, model, tmp_path, tolerable_loss=-0.5, max_trials=15)
+    assert not result.met_goal and result.best_trial is not None
+    assert result.best_trial.score == max(t.score for t in result.trials if t.score is not None)
+
+
+@pytest.mark.parametrize("strategy", ["auto", "basic", "mse", "mse_v2", "hawq_v2", "random", "tpe"])
+def test_reaches_a_goal_that_needs_fallback(tmp_path, strategy) -> None:
+    model = SyntheticModel(24, "few_sensitive", seed=3, n_sensitive=2)
+    result = run(strategy, model, tmp_path, max_trials=200)
+    assert result.met_goal, f"{strategy}: {result.stop_reason}"
+    assert result.best_config.float_ops(), "the goal needs at least one op in float"
+
+
+def test_auto_needs_far_fewer_trials_than_basic_on_few_sensitive_ops(tmp_path) -> None:
+    model = SyntheticModel(300, "few_sensitive", seed=5)
+    auto = run("auto", model, tmp_path / "auto", max_trials=1000)
+    basic = run("basic", model, tmp_path / "basic", max_trials=1000)
+    assert auto.met_goal and basic.met_goal
+    assert len(auto.trials) * 2 <= len(basic.trials)
+    assert len(auto.trials) <= 2 * np.log2(300) + 6
+
+
+def test_auto_with_time_left_refines_towards_lower_latency(tmp_path) -> None:
+    model = SyntheticModel(64, "few_sensitive", seed=6)
+    quick = run("auto", model, tmp_path / "quick", max_trials=100)
+    refined = run("auto", model, tmp_path / "refined", max_trials=100, timeout=600)
+    assert refined.met_goal and len(refined.trials) > len(quick.trials)
+    assert refined.best_trial.latency <= quick.best_trial.latency
+    assert len(refined.best_config.float_ops()) <= len(quick.best_config.float_ops())
+
+
+def test_auto_plan_is_printable() -> None:
+    plan = AutoTuneStrategy.plan(AutoTuneStrategy.__new__(AutoTuneStrategy))
+    assert plan[0].startswith("1. default") and any("bisection" in line for line in plan)
+
+
+class NoSensitivity(SyntheticAdaptor):
+    def op_sensitivity(self, *args, **kwargs):
+        raise NotSupportedError("synthetic without sensitivity")
+
+
+def test_auto_without_sensitivity_falls_back_to_basic_order(tmp_path) -> None:
+    model = SyntheticModel(16, "few_sensitive", seed=7, n_sensitive=1)
+    result = run(
+        "auto", model, tmp_path, adaptor=NoSensitivity(), max_trials=100, strategy_kwargs={"group_pass": False}
+    )
+    assert result.met_goal
+    assert any(t.stage.startswith("one-by-one") for t in result.trials)
+
+
+def test_hawq_v2_without_hessian_support_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="strategy 'hawq_v2' needs Hessian-trace sensitivity"):
+        run("hawq_v2", SyntheticModel(8, "few_sensitive", seed=1), tmp_path, adaptor=NoSensitivity())
+
+
+@pytest.mark.parametrize(
+    ("strategy", "options", "message"),
+    [
+        ("auto", {"fallback": "fp32"}, "strategy 'auto': unknown option 'fallback'"),
+        ("basic", {"max_op_type_wise": "3"}, "strategy 'basic': option 'max_op_type_wise' must be int"),
+        ("tpe", {"n_startup_trials": 2.5}, "strategy 'tpe': option 'n_startup_trials' must be int"),
+        ("random", {"seed": 3}, "strategy 'random': unknown option 'seed'; valid options: none"),
+    ],
+)
+def test_bad_options_name_strategy_and_option(tmp_path, strategy, options, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        run(strategy, SyntheticModel(4), tmp_path, strategy_kwargs=options)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_empty_space_returns_fp32_with_a_reason(tmp_path, strategy) -> None:
+    result = run(strategy, SyntheticModel(0), tmp_path)
+    assert result.stop_reason == "nothing in the model is quantizable" and result.trials == []
+    assert result.met_goal and result.best_model.config is None
+
+
+def test_exhaustive_warns_with_the_space_size(tmp_path) -> None:
+    model = SyntheticModel(3, "flat", op_types=("Conv", "Gemm"))
+    size = TuningSpace(SyntheticAdaptor().capability(model)).size()
+    with pytest.warns(UserWarning, match=rf"exhaustive: the tuning space has {size:,} configs but max_trials is 5"):
+        run("exhaustive", model, tmp_path, max_trials=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run("exhaustive", SyntheticModel(1, "flat", op_types=("Add",)), tmp_path / "small", max_trials=20)
+
+
+def test_random_is_seeded(tmp_path) -> None:
+    model = SyntheticModel(10, "many_mild", seed=2)
+    a = run("random", model, tmp_path / "a", max_trials=6, tolerable_loss=-1, random_seed=3)
+    b = run("random", model, tmp_path / "b", max_trials=6, tolerable_loss=-1, random_seed=3)
+    c = run("random", model, tmp_path / "c", max_trials=6, tolerable_loss=-1, random_seed=4)
+    assert [t.config for t in a.trials] == [t.config for t in b.trials] != [t.config for t in c.trials]
+
+
+def test_bayesian_helpers_find_the_corner_of_x1_squared_plus_x2() -> None:
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import Matern
+
+    space = TargetSpace({"x1": (0, 1), "x2": (0, 1)}, random_seed=9527)
+    gp = GaussianProcessRegressor(kernel=Matern(nu=2.5), alpha=1e-6, normalize_y=True, random_state=9527)
+    for _ in range(10):
+        if len(set(space.target)) < 2:
+            x = space.random_sample()
+        else:
+            gp.fit(space.params, space.target)
+            x = acq_max(upper_confidence_bound(), gp, space.target.max(), space.bounds, space.random_state)
+        if x in space:
+            x = space.random_sample()
+        space.register(x, x[0] ** 2 + x[1])
+    assert space.max()["target"] == pytest.approx(2.0, abs=1e-6)
+    assert len(space.res()) == 10
+    with pytest.raises(KeyError):
+        space.register(space.params[0], 0.0)
+    assert space.get_target(space.params[0]) == space.target[0]
+
+
+def _context(timeout=0.0):
+    class Context:
+        seed, baseline_score, target_score, higher_is_better, max_trials = 0, 0.8, 0.792, True, 10_000
+
+        def objective_key(self, trial):
+            return (trial.latency or 0.0, -(trial.score or 0.0))
+
+        def sensitivity(self, method, config, ops=None):
+            return SyntheticAdaptor(noise=0.0).op_sensitivity(MODEL, config, None, method, ops)
+
+        def elapsed(self):
+            return 0.0
+
+        def trials_used(self):
+            return 0
+
+    context = Context()
+    context.timeout = timeout
+    return context
+
+
+MODEL = SyntheticModel(20, "few_sensitive", seed=11, n_sensitive=3)
+
+
+def drive(strategy_cls, batch: int, rng: random.Random, timeout: float):
+    """Drive ask/tell by hand, completing in-flight proposals in a shuffled order."""
+    adaptor = SyntheticAdaptor()
+    space = TuningSpace(adaptor.capability(MODEL))
+    strategy = strategy_cls(space, _context(timeout))
+    pending, proposals, number = [], [], 0
+    while number < 60:
+        new = strategy.ask(batch - len(pending))
+        proposals += [p.config for p in new]
+        pending += new
+        if not pending:
+            break
+        proposal = pending.pop(rng.randrange(len(pending)))
+        number += 1
+        quantized = adaptor.quantize(MODEL, proposal.config, None)
+        score = synthetic_accuracy(quantized)
+        strategy.tell(
+            Trial(
+                number,
+                proposal.config,
+                proposal.seq,
+                state=TrialState.COMPLETE,
+                score=score,
+                passed=score >= 0.792,
+                latency=adaptor.benchmark(quantized, None),
+            )
+        )
+        if (
+            strategy.best_trial is not None
+            and strategy.best_trial.passed
+            and timeout == 0
+            and not strategy.atomic_stage
+        ):
+            break
+    strategy.finalize()
+    return strategy, proposals, space
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.sampled_from(["auto", "basic", "mse", "random", "conservative"]), st.integers(2, 6), st.integers(0, 10_000))
+def test_choice_does_not_depend_on_arrival_order(name, batch, seed) -> None:
+    cls = get_plugin_manager().strategies.get(name).cls
+    sequential, _, space = drive(cls, 1, random.Random(0), timeout=0)
+    shuffled, props, _ = drive(cls, batch, random.Random(seed), timeout=0)
+    assert len(set(props)) == len(props), "a config was proposed twice"
+    assert all(space.contains(c) for c in props)
+    assert (shuffled.best_trial.config if shuffled.best_trial else None) == (
+        sequential.best_trial.config if sequential.best_trial else None
+    )
