@@ -1,7 +1,8 @@
 """bayesian: a Gaussian process on observed accuracies, maximised by UCB.
 
-Plan: one continuous dimension per op with more than one option (and per recipe
-with more than one value), each spanning [0, n_choices); a point decodes to the
+Plan: one continuous dimension per op with more than one option (up to
+``max_params`` of them; beyond, same-type ops are grouped into contiguous chunks) and
+per recipe with more than one value, each spanning [0, n_choices); a point decodes to the
 option at ``min(int(x), n - 1)``. Random points are proposed until at least two
 distinct scores are known; then a GP (Matérn, nu = 2.5, scikit-learn) is fitted on
 (point, score) and the next point maximises the upper confidence bound
@@ -10,8 +11,8 @@ the best of them, clipped to the bounds. A point that decodes to a config alread
 tried is registered with that config's score and another is drawn, so no config is
 evaluated twice. Every random draw uses the run's seed.
 
-For very wide spaces the warm-up is capped at about two million coordinates and the
-L-BFGS-B polish is skipped above 200 dimensions (its finite differences would cost
+For very wide spaces the warm-up is capped at about 200,000 coordinates and the
+L-BFGS-B polish is skipped above 20 dimensions (its finite differences would cost
 one GP prediction per dimension), which keeps the strategy's own time per trial small.
 """
 
@@ -22,11 +23,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from inc_core import OpOption, TuneConfig, TuneStrategy
+from inc_core import TuneConfig, TuneStrategy
+from inc_strategies import stages
 
 UCB_KAPPA = 2.576
-WARMUP_COORDINATES = 2_000_000
-POLISH_MAX_DIMS = 200
+WARMUP_COORDINATES = 200_000
+POLISH_MAX_DIMS = 20
 MAX_REPEATS = 20
 
 
@@ -149,7 +151,8 @@ class BayesianTuneStrategy(TuneStrategy):
     """INC's bayesian strategy: GP + UCB over per-op choices, seeded, no duplicate configs."""
 
     name = "bayesian"
-    default_options: ClassVar[dict[str, Any]] = {"n_warmup": 10000, "n_iter": 10}
+    default_options: ClassVar[dict[str, Any]] = {"n_warmup": 10000, "n_iter": 10, "max_params": 64}
+    """``max_params``: at most this many dimensions; more ops are grouped (see `stages.parameter_groups`)."""
 
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         dims = self._dimensions()
@@ -195,21 +198,19 @@ class BayesianTuneStrategy(TuneStrategy):
             tried[config] = target
             space.register(x, target)
 
-    def _dimensions(self) -> list[tuple[str, Sequence[Any]]]:
-        dims: list[tuple[str, Sequence[Any]]] = [(op.name, op.options) for op in self.space.tunable_ops]
-        dims += [(f"recipe:{name}", values) for name, values in self.space.recipes.items() if len(values) > 1]
+    def _dimensions(self) -> list[tuple[list[str], Sequence[Any]]]:
+        dims: list[tuple[list[str], Sequence[Any]]] = list(
+            stages.parameter_groups(self.space, self.options["max_params"])
+        )
+        dims += [([f"recipe:{name}"], values) for name, values in self.space.recipes.items() if len(values) > 1]
         return dims
 
-    def _decode(self, x: np.ndarray, dims: list[tuple[str, Sequence[Any]]]) -> TuneConfig:
-        ops: dict[str, OpOption] = {}
-        recipes: dict[str, Any] = {}
-        for value, (name, choices) in zip(x, dims, strict=True):
-            choice = choices[min(int(value), len(choices) - 1)]
-            if name.startswith("recipe:"):
-                recipes[name.removeprefix("recipe:")] = choice
-            else:
-                ops[name] = choice
-        return self.initial_tuning_cfg().replace(ops, recipes)
+    def _decode(self, x: np.ndarray, dims: list[tuple[list[str], Sequence[Any]]]) -> TuneConfig:
+        return stages.decode_choices(
+            [min(int(v), len(choices) - 1) for v, (_, choices) in zip(x, dims, strict=True)],
+            dims,
+            self.initial_tuning_cfg(),
+        )
 
     def _target(self, score: float | None) -> float:
         """Score as a quantity to maximise (failed trials get a value below any real score)."""

@@ -200,3 +200,41 @@ def fallback_pass(
     strategy.stage = f"accumulated fallback to {dtype}"
     trials = yield Batch(accumulated(space, base, dtype, ranked), stop_on_pass=True)
     return any(t.passed for t in trials)
+
+
+def parameter_groups(space: TuningSpace, max_params: int) -> list[tuple[list[str], tuple[OpOption, ...]]]:
+    """Search dimensions for black-box samplers: (op names, shared choices).
+
+    One dimension per op with several options while there are at most ``max_params`` of
+    them; beyond that, ops of the same type (and option list) are split into contiguous
+    chunks, about ``max_params`` dimensions in all, so a sampler's cost per trial stays
+    bounded on 10,000-op models.
+    """
+    tunable = space.tunable_ops
+    if len(tunable) <= max_params:
+        return [([op.name], op.options) for op in tunable]
+    families: dict[tuple[str, tuple[OpOption, ...]], list[str]] = {}
+    for op in tunable:
+        families.setdefault((op.type, op.options), []).append(op.name)
+    groups: list[tuple[list[str], tuple[OpOption, ...]]] = []
+    for (_, options), names in families.items():
+        chunks = max(1, round(max_params * len(names) / len(tunable)))
+        size = -(-len(names) // chunks)
+        groups += [(names[i : i + size], options) for i in range(0, len(names), size)]
+    return groups
+
+
+def decode_choices(
+    indices: Sequence[int], dims: Sequence[tuple[Sequence[str], Sequence[Any]]], base: TuneConfig
+) -> TuneConfig:
+    """``base`` with each dimension's ops (or ``recipe:NAME``) set to its chosen value."""
+    ops: dict[str, OpOption] = {}
+    recipes: dict[str, Any] = {}
+    for index, (names, choices) in zip(indices, dims, strict=True):
+        choice = choices[index]
+        for name in names:
+            if name.startswith("recipe:"):
+                recipes[name.removeprefix("recipe:")] = choice
+            else:
+                ops[name] = choice
+    return base.replace(ops, recipes)

@@ -1,7 +1,8 @@
 """tpe: Optuna's Tree-structured Parzen Estimator over per-op choices.
 
-Plan: one categorical parameter per op with more than one option (and per recipe
-with more than one value, e.g. calibration sampling size); Optuna's seeded
+Plan: one categorical parameter per op with more than one option (up to
+``max_params``; beyond, same-type ops are grouped into contiguous chunks) and per
+recipe with more than one value (e.g. calibration sampling size); Optuna's seeded
 ``TPESampler`` (10 random start-up trials, then TPE) proposes through the ask/tell
 interface. The loss it minimises mixes accuracy and latency: within the tolerance the
 loss is the latency relative to fp32 (faster is lower); beyond it, a large penalty
@@ -17,6 +18,7 @@ from collections.abc import Generator
 from typing import Any, ClassVar
 
 from inc_core import Batch, Trial, TuneConfig, TuneStrategy
+from inc_strategies import stages
 
 PENALTY = 1000.0
 
@@ -25,7 +27,8 @@ class TpeTuneStrategy(TuneStrategy):
     """INC's tpe strategy, on Optuna's TPESampler."""
 
     name = "tpe"
-    default_options: ClassVar[dict[str, Any]] = {"n_startup_trials": 10, "batch_size": 1}
+    default_options: ClassVar[dict[str, Any]] = {"n_startup_trials": 10, "batch_size": 1, "max_params": 64}
+    """``max_params``: at most this many parameters; more ops are grouped (see `stages.parameter_groups`)."""
 
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         import optuna
@@ -38,8 +41,8 @@ class TpeTuneStrategy(TuneStrategy):
             constant_liar=self.options["batch_size"] > 1,
         )
         study = optuna.create_study(direction="minimize", sampler=sampler)
-        dims = [(op.name, op.options) for op in self.space.tunable_ops]
-        dims += [(f"recipe:{name}", values) for name, values in self.space.recipes.items() if len(values) > 1]
+        dims: list[tuple[list[str], Any]] = list(stages.parameter_groups(self.space, self.options["max_params"]))
+        dims += [([f"recipe:{name}"], values) for name, values in self.space.recipes.items() if len(values) > 1]
         if not dims:
             self.stage = "default config (nothing to choose)"
             yield self.initial_tuning_cfg()
@@ -57,15 +60,9 @@ class TpeTuneStrategy(TuneStrategy):
             for optuna_trial, config in zip(asked, configs, strict=True):
                 study.tell(optuna_trial, seen[config])
 
-    def _config(self, trial: Any, dims: list[tuple[str, Any]]) -> TuneConfig:
-        ops, recipes = {}, {}
-        for name, choices in dims:
-            index = trial.suggest_categorical(name, list(range(len(choices))))
-            if name.startswith("recipe:"):
-                recipes[name.removeprefix("recipe:")] = choices[index]
-            else:
-                ops[name] = choices[index]
-        return self.initial_tuning_cfg().replace(ops, recipes)
+    def _config(self, trial: Any, dims: list[tuple[list[str], Any]]) -> TuneConfig:
+        indices = [trial.suggest_categorical(names[0], list(range(len(choices)))) for names, choices in dims]
+        return stages.decode_choices(indices, dims, self.initial_tuning_cfg())
 
     def _loss(self, trial: Trial) -> float:
         """Relative latency when the trial passes; a penalty plus the accuracy loss otherwise."""
