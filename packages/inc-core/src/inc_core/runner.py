@@ -480,7 +480,7 @@ class TuningRun:
         """This run's trials plus, on resume, the replayed ones (marked cached), in number order."""
         assert self.history is not None
         if not self.resume:
-            return list(self.trials)
+            return sorted(self.trials, key=lambda t: t.number)
         current = {t.number for t in self.trials}
         replayed = [t.with_(cached=True) for t in self.history.finished_trials() if t.number not in current]
         return sorted([*replayed, *self.trials], key=lambda t: t.number)
