@@ -22,7 +22,6 @@ from inc_core.errors import (
     BaselineError,
     ConfigError,
     HistoryError,
-    IncError,
     NotSupportedError,
     TrialError,
     WorkerLostError,
@@ -500,7 +499,5 @@ class TuningRun:
             result.model_path = self.adaptor.save(result.best_model, self.run_dir / "best_model")
         except NotSupportedError:
             logger.info("adaptor %s cannot save models; best model returned in memory only", self.adaptor.name)
-        except IncError:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # the tuning result is still returned (and its history is on disk)
             logger.warning("saving the best model failed: %s: %s", type(exc).__name__, exc)
