@@ -87,3 +87,10 @@ def test_configs_pickle() -> None:
 
     config = TuneConfig({"a": OpOption("int8", "static", {"group_size": 32})}, {"alpha": 0.5})
     assert pickle.loads(pickle.dumps(config)) == config
+
+
+def test_derived_configs_do_not_collide() -> None:
+    """One-by-one fallbacks differ only in which op changed: their hashes must still differ."""
+    base = TuneConfig({f"op{i}": OpOption("int8") for i in range(500)})
+    derived = [base.replace({f"op{i}": OpOption.float(dtype)}) for i in range(500) for dtype in ("bf16", "fp32")]
+    assert len({hash(c) for c in derived}) == len(derived)

@@ -134,8 +134,19 @@ def _dtype_bits(dtype: str) -> int:
     return int(digits) if digits else 32
 
 
+_M64 = (1 << 64) - 1
+
+
 def _item_hash(name: str, option: OpOption) -> int:
-    return hash((name, option))
+    """A well-mixed hash of one (op, option) pair (splitmix64 over the tuple hash).
+
+    The config hash is a sum of these, so they must not differ by the same amount for
+    every op when only the option changes (raw tuple hashes do, and collide).
+    """
+    x = hash((name, option)) & _M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 31)
 
 
 class TuneConfig(Mapping[str, OpOption]):
