@@ -23,6 +23,7 @@ _LOG_FILTERS: dict[str, tuple[re.Pattern[str], ...]] = {
 _WARNING_FILTERS: tuple[tuple[str, type[Warning]], ...] = (
     (r".*does not implement _stable_hash_for_caching", UserWarning),
     (r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning),
+    (r"`torch.jit.script_method` is deprecated", DeprecationWarning),
 )
 
 # Raised by X86InductorQuantizer while annotating a graph in which we keep some ops in
@@ -51,15 +52,14 @@ _installed = False
 
 
 def install_filters() -> None:
-    """Install the filters once per process (idempotent)."""
+    """Install the filters (idempotent; warning filters are re-added if something reset them)."""
     global _installed
-    if _installed:
-        return
-    for name, patterns in _LOG_FILTERS.items():
-        logging.getLogger(name).addFilter(_MessageFilter(patterns))
+    if not _installed:
+        for name, patterns in _LOG_FILTERS.items():
+            logging.getLogger(name).addFilter(_MessageFilter(patterns))
+        _installed = True
     for message, category in _WARNING_FILTERS:
         warnings.filterwarnings("ignore", message=message, category=category)
-    _installed = True
 
 
 def import_torchao() -> Any:

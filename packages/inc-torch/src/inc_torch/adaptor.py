@@ -147,8 +147,10 @@ class TorchAdaptor(Adaptor):
         """Write ``<path>.pt2`` (``torch.export.save`` of the model exported on the example inputs)."""
         import torch
 
+        from inc_torch._quiet import install_filters
         from inc_torch.graph import export_program
 
+        install_filters()
         target = Path(path)
         target = target if target.suffix == ".pt2" else target.with_name(target.name + ".pt2")
         example = self._any_example(model)
@@ -181,7 +183,7 @@ class TorchAdaptor(Adaptor):
                 raise AdaptorError(
                     f"{type(model).__name__} has no quantizable op (Conv1d/Conv2d/Linear/Embedding modules, matmul/bmm)"
                 )
-            state.capability = build_capability(ops, {op.name: self._width(model, op) for op in ops})
+            state.capability = build_capability(ops, {op.name: self._shape(model, op) for op in ops})
         return state.capability
 
     def quantize(self, model: Any, tune_cfg: TuneConfig, calibration: Calibration) -> Any:
@@ -219,6 +221,7 @@ class TorchAdaptor(Adaptor):
         graph.graph.lint()
         graph.recompile()
         drop_unused_attributes(graph)
+        graph.requires_grad_(False)
         cost.total_s = time.perf_counter() - start
         self.costs.append(cost)
         return allow_eval_train(graph)
@@ -227,6 +230,9 @@ class TorchAdaptor(Adaptor):
         """Median seconds of one forward pass on the example inputs (first calibration batch)."""
         import torch
 
+        from inc_torch._quiet import install_filters
+
+        install_filters()
         state = self._state_if_known(model)
         if state is not None:
             self._ensure_example(state, calibration)
@@ -388,7 +394,7 @@ class TorchAdaptor(Adaptor):
     def _state(self, model: Any) -> _ModelState:
         from inc_torch._quiet import install_filters
 
-        install_filters()
+        install_filters()  # every entry point passes here
         with self._lock:
             state = self._states.get(id(model))
             if state is None or state.model is not model:
@@ -460,12 +466,11 @@ class TorchAdaptor(Adaptor):
     def _tree_names(self, state: _ModelState) -> set[str]:
         return {spec.name for spec in state.capability.ops} if state.capability is not None else set()
 
-    def _width(self, model: Any, info: OpInfo) -> int | None:
+    def _shape(self, model: Any, info: OpInfo) -> tuple[int, int] | None:
         if info.module is None:
             return None
-        module = model.get_submodule(info.module)
-        weight = getattr(module, "weight", None)
-        return int(weight.shape[-1]) if weight is not None and weight.dim() >= 2 else None
+        weight = getattr(model.get_submodule(info.module), "weight", None)
+        return (int(weight.shape[0]), int(weight.shape[-1])) if weight is not None and weight.dim() == 2 else None
 
     def _any_example(self, model: Any, calibration: Calibration | None = None) -> Batch:
         """Example inputs for ``model`` or, for a quantized copy, those of any model seen."""

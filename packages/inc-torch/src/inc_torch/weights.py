@@ -89,12 +89,16 @@ def quantize_module_weight(module: torch.nn.Module, option: OpOption) -> torch.T
     return weight.detach() if not isinstance(weight, torch.nn.Parameter) else weight.data
 
 
-_PROBES: dict[tuple[str, OpOption], str | None] = {}
+_PROBES: dict[tuple[Any, ...], str | None] = {}
 
 
-def probe(kind: str, option: OpOption) -> str | None:
-    """Why ``option`` cannot run here on a ``kind`` (``linear``/``embedding``) layer; None if it can."""
-    key = (kind, option)
+def probe(kind: str, option: OpOption, shape: tuple[int, int] | None = None) -> str | None:
+    """Why ``option`` cannot run here on a ``kind`` (``linear``/``embedding``) layer; None if it can.
+
+    ``shape``: the weight's (rows, columns); kernels with layout constraints (e.g. the CPU
+    int4 kernel needs rows divisible by 16) are probed on that exact shape, once per shape.
+    """
+    key = (kind, option, shape)
     if key in _PROBES:
         return _PROBES[key]
     import torch
@@ -104,14 +108,14 @@ def probe(kind: str, option: OpOption) -> str | None:
     try:
         gen = torch.Generator().manual_seed(0)
         group = int(option.get("group_size", 32) or 32)
-        width = max(128, group)
+        rows, width = shape if shape is not None else (32, max(128, group))
         if kind == "embedding":
-            layer: torch.nn.Module = torch.nn.Embedding(16, width)
+            layer: torch.nn.Module = torch.nn.Embedding(rows, width)
             weight = quantize_module_weight(layer, option)
             out = functional.embedding(torch.arange(4), weight)
             ref = layer(torch.arange(4))
         else:
-            layer = torch.nn.Linear(width, 32)
+            layer = torch.nn.Linear(width, rows)
             weight = quantize_module_weight(layer, option)
             x = torch.randn(4, width, generator=gen)
             out = functional.linear(x, weight, layer.bias)
@@ -122,7 +126,8 @@ def probe(kind: str, option: OpOption) -> str | None:
         reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
     _PROBES[key] = reason
     if reason is not None:
-        logger.info("torch adaptor: option %s for %s removed from the capability: %s", option, kind, reason)
+        where = f"{kind} {shape[0]}x{shape[1]}" if shape else kind
+        logger.info("torch adaptor: option %s for %s removed from the capability: %s", option, where, reason)
     return reason
 
 
