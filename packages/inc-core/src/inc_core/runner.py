@@ -181,6 +181,10 @@ class TuningRun:
     def elapsed(self) -> float:
         return self.monitor.elapsed()
 
+    def better_score(self, a: float, b: float) -> bool:
+        """Whether score ``a`` is strictly better than ``b`` under the criterion's direction."""
+        return a > b if self.higher_is_better else a < b
+
     def trials_used(self) -> int:
         return self.monitor.trials_count
 

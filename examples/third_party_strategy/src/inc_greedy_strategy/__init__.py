@@ -1,0 +1,1 @@
+"""inc-greedy-strategy: a third-party inc strategy (see ``strategy.py``)."""
