@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from inc_core import get_plugin_manager
 
 HERE = Path(__file__).resolve().parent
