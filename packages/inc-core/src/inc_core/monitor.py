@@ -15,10 +15,6 @@ class StopReason(enum.StrEnum):
     EMPTY_SPACE = "nothing in the model is quantizable"
     INTERRUPTED = "interrupted by the user"
 
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
 
 class TuningMonitor:
     """Counts evaluated trials and time; says whether to stop and why.

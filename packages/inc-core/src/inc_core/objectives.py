@@ -25,10 +25,6 @@ class Objectives:
     def measures_latency(self) -> bool:
         return self.weights.get("latency", 0) > 0
 
-    @property
-    def measures_size(self) -> bool:
-        return self.weights.get("model_size", 0) > 0
-
     def cost(self, trial: Trial) -> float:
         """Weighted, baseline-normalised cost (1.0 = as costly as fp32); 0 when nothing is weighted."""
         total = 0.0

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inc_core.adaptor import Adaptor, Calibration
+from inc_core.adaptor import SENSITIVITY_METHODS, Adaptor, Calibration
 from inc_core.config import TuningConfig
 from inc_core.errors import (
     AdaptorError,
@@ -194,6 +194,8 @@ class TuningRun:
 
     def sensitivity(self, method: str, config: TuneConfig, ops: Sequence[str] | None = None) -> Mapping[str, float]:
         """Per-op scores from the adaptor, cached in the history (a resumed run does not recompute)."""
+        if method not in SENSITIVITY_METHODS:
+            raise ConfigError(f"unknown sensitivity method {method!r}; valid: {', '.join(SENSITIVITY_METHODS)}")
         key = method if ops is None else f"{method}:{','.join(sorted(ops))}"
         assert self.history is not None
         cached = self.history.get_sensitivity(key, config)
