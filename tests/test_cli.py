@@ -45,7 +45,7 @@ def test_tune_history_and_refusal_to_overwrite(tmp_path) -> None:
     assert (tmp_path / "out" / "best_config.yaml").exists() and (tmp_path / "out" / "run.yaml").exists()
 
     history = inc("history", "out", "--json", cwd=tmp_path)
-    assert [t["number"] for t in json.loads(history.stdout)] == list(range(1, summary["trials"] + 1))
+    assert [t["number"] for t in json.loads(history.stdout)["trials"]] == list(range(1, summary["trials"] + 1))
 
     again = inc("tune", "run.yaml", cwd=tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr
@@ -86,3 +86,52 @@ def test_bad_run_files_give_one_clear_message(tmp_path, mutation, message) -> No
 def test_missing_run_file(tmp_path) -> None:
     done = inc("tune", "absent.yaml", cwd=tmp_path)
     assert done.returncode == 2 and "absent.yaml: no such run file" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("replacement", "message"),
+    [
+        ("model:\n  path: missing.onnx\n", "model.path: no such file"),
+        ("model:\n  framework: auto\n", "model: give exactly one of 'path' (a model file) or 'factory'"),
+    ],
+)
+def test_bad_model_section(tmp_path, replacement, message) -> None:
+    text = RUN_FILE.replace(
+        "model:\n  factory: inc_core.testing:SyntheticModel\n  args: {n_ops: 60, profile: few_sensitive, seed: 2}\n",
+        replacement,
+    )
+    write(tmp_path, text)
+    done = inc("tune", "run.yaml", cwd=tmp_path)
+    assert done.returncode == 2 and message in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_calibration_file(tmp_path) -> None:
+    write(tmp_path, RUN_FILE + "calibration: absent.npz\n")
+    done = inc("tune", "run.yaml", cwd=tmp_path)
+    assert done.returncode == 2 and "calibration.path: no such file" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_resolved_config_is_written(tmp_path) -> None:
+    write(tmp_path, RUN_FILE)
+    assert inc("tune", "run.yaml", cwd=tmp_path).returncode == 0
+    resolved = (tmp_path / "out" / "run.yaml").read_text()
+    assert "max_trials: 10" in resolved and "tolerable_loss: 0.01" in resolved and "higher_is_better: true" in resolved
+
+
+def test_history_table_and_plugins_table(tmp_path) -> None:
+    write(tmp_path, RUN_FILE)
+    inc("tune", "run.yaml", cwd=tmp_path)
+    table = inc("history", "out", cwd=tmp_path)
+    assert table.returncode == 0 and "default" in table.stdout and "complete" in table.stdout
+    plugins = inc("plugins", cwd=tmp_path)
+    assert "inc-strategies" in plugins.stdout and "synthetic" in plugins.stdout
+    missing = inc("history", "nowhere", cwd=tmp_path)
+    assert missing.returncode == 2 and "no tuning history here" in missing.stderr
+
+
+def test_progress_is_quiet_outside_a_terminal(tmp_path) -> None:
+    write(tmp_path, RUN_FILE)
+    done = inc("tune", "run.yaml", cwd=tmp_path)
+    assert "trial" not in done.stderr.split("goal met")[0]  # no progress bar drawn into a pipe

@@ -10,21 +10,25 @@ import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from inc_core.errors import IncError
+from inc_core.errors import ConfigError, IncError
+from inc_core.history import HISTORY_FILE
 
 EXIT_GOAL_NOT_MET = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 def _console() -> Console:
-    return Console(stderr=True)
+    return Console(stderr=True, highlight=False)
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
@@ -70,99 +74,188 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_model_and_adaptor(spec: Any, base: Path) -> tuple[Any, str | None]:
-    from inc_core.run_spec import resolve_reference
-
-    framework = None if spec.model.framework == "auto" else spec.model.framework
-    if spec.model.path is not None:
-        path = (base / spec.model.path).resolve()
-        if not path.exists():
-            raise IncError(f"model.path: no such file {path}")
-        return path, framework
-    factory = resolve_reference(spec.model.factory, "model.factory", base)
-    return factory(**spec.model.args), framework
+def _check_run_dir(run_dir: Path, resume: bool) -> None:
+    """Refuse to overwrite an existing run directory, and to resume one that has no history."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"run_dir: {run_dir} exists and is not a directory")
+    if resume:
+        if not (run_dir / HISTORY_FILE).is_file():
+            raise ConfigError(f"--resume: no tuning history to resume in {run_dir} (expected {run_dir / HISTORY_FILE})")
+    elif run_dir.is_dir() and any(run_dir.iterdir()):
+        raise ConfigError(
+            f"run directory {run_dir} already exists; pass --resume to continue it, "
+            "or choose another run_dir (or --run-dir)"
+        )
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from inc_core.api import autotune
+    """Validate everything, then write ``run.yaml`` and tune; nothing is written on bad input."""
+    from inc_core.adaptor import Calibration
     from inc_core.plugins import get_plugin_manager
-    from inc_core.run_spec import build_tuning_config, load_run_spec, resolve_reference
+    from inc_core.progress import TuningProgress, progress_wanted
+    from inc_core.run_spec import load_run_file, resolve_run
+    from inc_core.runner import TuningRun
 
-    spec, base = load_run_spec(args.config)
-    run_dir = Path(args.run_dir) if args.run_dir else (base / spec.run_dir)
-    if (run_dir / "history.sqlite").exists() and not args.resume:
-        raise IncError(
-            f"run directory {run_dir} already exists; pass --resume to continue it or choose another run_dir"
-        )
+    run_file = load_run_file(args.config)
+    run_dir = Path(args.run_dir).resolve() if args.run_dir else (run_file.base / run_file.spec.run_dir).resolve()
     overrides: dict[str, Any] = {}
-    if args.executor:
+    if args.executor is not None:
         overrides["executor"] = args.executor
-    if args.workers:
+    if args.workers is not None:
         overrides["workers"] = args.workers
-    tuning = build_tuning_config(spec, Path(args.config), run_dir, overrides)
-    get_plugin_manager().strategies.get(tuning.strategy_name)  # fail before writing anything
-    eval_fn = resolve_reference(spec.evaluation.function, "evaluation.function", base)
-    if spec.evaluation.args:
-        import functools
+    pm = get_plugin_manager()
+    resolved = resolve_run(run_file, run_dir, overrides, pm)
+    _check_run_dir(run_dir, args.resume)
+    model_key = ("model", "path") if run_file.spec.model.path is not None else ("model", "factory")
+    try:
+        tuning_run = TuningRun(
+            resolved.model,
+            resolved.tuning,
+            resolved.eval_fn,
+            calibration=Calibration(data=resolved.calib_data),
+            adaptor=resolved.framework,
+            resume=args.resume,
+            plugin_manager=pm,
+        )
+    except IncError as exc:
+        raise run_file.error(model_key, str(exc)) from None
+    except Exception as exc:  # the adaptor could not read the model file
+        raise run_file.error(model_key, f"loading the model failed: {type(exc).__name__}: {exc}") from None
 
-        eval_fn = functools.partial(eval_fn, **spec.evaluation.args)
-    calib: Any = None
-    if spec.calibration is not None:
-        if ":" in spec.calibration and not spec.calibration.endswith(".npz"):
-            calib = resolve_reference(spec.calibration, "calibration", base)()
-        else:
-            calib = (base / spec.calibration).resolve()
-            if not calib.exists():
-                raise IncError(f"calibration: no such file {calib}")
-    model, adaptor = _load_model_and_adaptor(spec, base)
     run_dir.mkdir(parents=True, exist_ok=True)
-    resolved = {
-        **spec.model_dump(),
-        "tuning": tuning.model_dump(mode="json", exclude={"config_set", "sampler", "executor"}),
-    }
-    (run_dir / "run.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8")
-    result = autotune(model, tuning, eval_fn, calib_data=calib, adaptor=adaptor, resume=args.resume)
-    summary = result.summary()
+    (run_dir / "run.yaml").write_text(yaml.safe_dump(resolved.resolved_dict(), sort_keys=False), encoding="utf-8")
+    progress = TuningProgress() if progress_wanted() else None
+    if progress is not None:
+        pm.register(progress, name="inc-progress")
+    started = time.monotonic()
+    try:
+        result = tuning_run.run()
+    except KeyboardInterrupt:
+        print(f"inc: interrupted; continue with: inc tune {args.config} --resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if progress is not None:
+            progress.close()
+            pm.unregister(progress)
+    summary = {**result.summary(), "elapsed_s": round(time.monotonic() - started, 3)}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         console = _console()
         verdict = "[green]goal met[/green]" if result.met_goal else "[red]goal NOT met[/red]"
-        console.print(f"{verdict}: {summary['stop_reason']} after {summary['trials']} trials")
+        console.print(f"{verdict} after {summary['trials']} trials (stopped: {escape(summary['stop_reason'])})")
+        best = summary["best_score"]
         console.print(
-            f"baseline {result.baseline_score:.6g}, target {result.target_score:.6g}, best {summary['best_score']}"
+            f"baseline {result.baseline_score:.6g}, target {result.target_score:.6g}, "
+            f"best {'-' if best is None else f'{best:.6g}'}"
         )
-        console.print(f"best config: {summary['best_config_summary']}")
+        console.print(f"best config: {escape(str(summary['best_config_summary']))}")
         console.print(f"run directory: {result.run_dir}")
     return 0 if result.met_goal else EXIT_GOAL_NOT_MET
+
+
+def _read_run_yaml(run_dir: Path) -> dict[str, Any] | None:
+    try:
+        data = yaml.safe_load((run_dir / "run.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _run_summary(run: dict[str, Any] | None) -> str:
+    """One line: model, strategy, criterion, budget (from the run directory's run.yaml)."""
+    if not run:
+        return "(no run.yaml: tuned from Python)"
+    model = run.get("model") or {}
+    tuning = run.get("tuning") or {}
+    source = (
+        model.get("path")
+        or f"{model.get('factory')}({', '.join(f'{k}={v}' for k, v in (model.get('args') or {}).items())})"
+    )
+    loss = tuning.get("tolerable_loss")
+    return (
+        f"model {source} [{model.get('framework', 'auto')}], strategy {tuning.get('strategy') or 'auto'}, "
+        f"{tuning.get('criterion', 'relative')} loss <= {loss}, max_trials {tuning.get('max_trials')}, "
+        f"timeout {tuning.get('timeout')} s, executor {tuning.get('executor')} x{tuning.get('workers')}"
+    )
+
+
+def _num(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, (int, float)) else "-"
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     from inc_core.history import TrialHistory
 
-    history_file = Path(args.run_dir) / "history.sqlite"
+    run_dir = Path(args.run_dir)
+    history_file = run_dir / HISTORY_FILE
     if not history_file.exists():
         raise IncError(f"{args.run_dir}: no tuning history here (expected {history_file})")
     with TrialHistory(history_file) as history:
         trials = history.trials()
+        baseline = history.get_meta("baseline") or {}
+        result = history.get_meta("result")
+    run = _read_run_yaml(run_dir)
     if args.json:
-        print(json.dumps([t.to_dict() for t in trials], indent=2))
+        rows = [
+            {
+                **t.to_dict(),
+                "duration": t.duration,
+                "float_ops": len(t.config.float_ops()),
+                "summary": t.config.summary(),
+            }
+            for t in trials
+        ]
+        data = {"run_dir": str(run_dir), "run": run, "baseline": baseline, "result": result, "trials": rows}
+        print(json.dumps(data, indent=2))
         return 0
-    table = Table(title=f"Trials in {args.run_dir}")
-    for column in ("#", "stage", "state", "score", "pass", "latency ms", "size", "config"):
-        table.add_column(column)
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 240  # a pipe or file: don't squeeze the table into 80 columns
+    console.print(f"[bold]{escape(str(run_dir))}[/bold]: {escape(_run_summary(run))}")
+    base_score = result.get("baseline_score") if result else None
+    if result:
+        console.print(f"fp32 baseline {result['baseline_score']:.6g}, target {result['target_score']:.6g}")
+    elif baseline:
+        console.print(f"fp32 baseline metrics {baseline.get('metrics')}")
+    table = Table(title=f"{len(trials)} trials")
+    for column in ("#", "stage", "state", "score", "vs fp32", "pass", "latency ms", "size KiB", "float ops", "time s"):
+        table.add_column(column, justify="right" if column not in ("stage", "state", "pass") else "left")
+    table.add_column("config / error", overflow="fold")
     for t in trials:
+        delta = "-"
+        if t.score is not None and base_score:
+            delta = f"{(t.score - base_score) / abs(base_score) * 100:+.2f}%"
         table.add_row(
             str(t.number),
             t.stage,
             t.state.value,
             f"{t.score:.6g}" if t.score is not None else "-",
-            "yes" if t.passed else "no",
+            delta,
+            "[green]pass[/green]" if t.passed else ("-" if t.failed else "[red]fail[/red]"),
             f"{t.latency * 1e3:.3f}" if t.latency is not None else "-",
-            str(t.model_size) if t.model_size is not None else "-",
+            f"{t.model_size / 1024:.1f}" if t.model_size is not None else "-",
+            str(len(t.config.float_ops())),
+            f"{t.duration:.2f}" if t.ended_at else "-",
             t.error or t.config.summary(),
         )
-    Console().print(table)
+    console.print(table)
+    if result:
+        verdict = "[green]goal met[/green]" if result.get("met_goal") else "[red]goal NOT met[/red]"
+        console.print(
+            f"{verdict} (stopped: {escape(str(result.get('stop_reason')))}); best trial {result.get('best_trial')} "
+            f"(score {_num(result.get('best_score'))}): {result.get('best_config_summary')}"
+        )
+    else:
+        console.print("no result recorded: the run is still going, or it stopped early (resume it with --resume)")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from inc_core.report import write_report
+
+    page = write_report(args.run_dir)
+    print(page)
     return 0
 
 
@@ -173,8 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     tune = sub.add_parser("tune", help="tune the model described by a YAML run file")
     tune.add_argument("config", help="the YAML run file")
     tune.add_argument("--resume", action="store_true", help="continue the history in the run directory")
-    tune.add_argument("--executor", help="where trials run: inline (default) or threads")
-    tune.add_argument("--workers", type=int, help="parallel trials")
+    tune.add_argument(
+        "--executor",
+        metavar="EXECUTOR",
+        help="where trials run: inline (default), threads, process, dask, dask://HOST:PORT or mpi",
+    )
+    tune.add_argument("--workers", type=int, metavar="N", help="trials run in parallel (default 1)")
     tune.add_argument("--run-dir", help="override run_dir from the YAML")
     tune.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     tune.set_defaults(func=cmd_tune)
@@ -188,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("run_dir")
     history.add_argument("--json", action="store_true")
     history.set_defaults(func=cmd_history)
+    report = sub.add_parser("report", help="write an HTML page and PNG charts for a run directory")
+    report.add_argument("run_dir")
+    report.set_defaults(func=cmd_report)
     return parser
 
 
@@ -208,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except IncError as exc:
-        print(f"inc: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            print(f"inc: error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 
