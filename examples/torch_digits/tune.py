@@ -1,6 +1,9 @@
 """Train a small CNN on scikit-learn's bundled digits (seeded, a few seconds), then tune it to a 1% goal.
 
-    python examples/torch_digits/tune.py [--strategy auto] [--max-trials 30] [--run-dir DIR]
+    python examples/torch_digits/tune.py [--strategy auto] [--max-trials 30] [--run-dir DIR] [--compile]
+
+``--compile`` measures latency through torch.compile (the int8 kernels a deployment runs;
+eager static int8 executes reference quantize/dequantize ops and is slower than fp32).
 
 No download: the 8x8 digit images ship with scikit-learn. Needs inc-core,
 inc-strategies and inc-torch (no onnxruntime).
@@ -74,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strategy", default="auto")
     parser.add_argument("--max-trials", type=int, default=30)
     parser.add_argument("--run-dir", type=Path)
+    parser.add_argument("--compile", action="store_true", help="benchmark through torch.compile")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     train_x, train_y, test_x, test_y = digits()
@@ -81,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     calib = [train_x[i : i + 32] for i in range(0, 512, 32)]
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="inc-torch-example-"))
     config = TuningConfig(tolerable_loss=0.01, strategy=args.strategy, max_trials=args.max_trials, run_dir=run_dir)
-    result = autotune(model, config, Accuracy(test_x, test_y), calib_data=calib)
+    from inc_torch import TorchAdaptor
+
+    adaptor = TorchAdaptor(threads=1, compile=args.compile)
+    result = autotune(model, config, Accuracy(test_x, test_y), calib_data=calib, adaptor=adaptor)
     best = result.best_trial
     print(f"strategy:     {args.strategy}")
     print(f"met_goal:     {result.met_goal} ({result.stop_reason})")

@@ -62,7 +62,7 @@ def test_tuning_end_to_end(problem, tmp_path: Path, strategy: str) -> None:
 
 
 def test_explicit_example_inputs_tune_functional_ops_too(problem, tmp_path: Path) -> None:
-    model, calib, _ = problem
+    _, calib, _ = problem
     adaptor = TorchAdaptor(example_inputs=calib[0], repetitions=3, warmup=1)
     result = _tune(problem, tmp_path, "toy", adaptor)
     assert {"matmul", "bmm"} <= set(result.trials[0].config.ops)
