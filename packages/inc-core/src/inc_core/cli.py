@@ -123,7 +123,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         raise run_file.error(model_key, f"loading the model failed: {type(exc).__name__}: {exc}") from None
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "run.yaml").write_text(yaml.safe_dump(resolved.resolved_dict(), sort_keys=False), encoding="utf-8")
+    (run_dir / "run.yaml").write_text(resolved.resolved_yaml(), encoding="utf-8")
     progress = TuningProgress() if progress_wanted() else None
     if progress is not None:
         pm.register(progress, name="inc-progress")

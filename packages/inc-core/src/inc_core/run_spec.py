@@ -436,8 +436,12 @@ class ResolvedRun:
         data["evaluation"] = {"function": spec.evaluation.function, "args": spec.evaluation.args}
         data["tuning"] = self.tuning.model_dump(mode="json", exclude=set(NOT_IN_RUN_FILE))
         data["run_dir"] = str(self.run_dir.resolve())
-        data["source"] = str(self.run.path.resolve())
         return data
+
+    def resolved_yaml(self) -> str:
+        """`resolved_dict` as YAML, itself a valid run file, headed by where it came from."""
+        header = f"# The run file {self.run.path.resolve()} as inc tune resolved it; a valid run file itself.\n"
+        return header + yaml.safe_dump(self.resolved_dict(), sort_keys=False)
 
 
 def _call(function: Callable[..., Any], key: str, kwargs: Mapping[str, Any]) -> Any:
