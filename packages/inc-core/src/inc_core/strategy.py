@@ -243,7 +243,7 @@ class TuneStrategy:
 
     # Generator style -----------------------------------------------------------
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
-        """Yield configs (or `Batch`es) to evaluate; override in generator-style strategies."""
+        """Yield configs (or `Batch` objects) to evaluate; override in generator-style strategies."""
         raise NotImplementedError(f"strategy {self.name!r} must override next_tune_cfg() or ask()/tell()")
         yield  # pragma: no cover  (makes this a generator)
 
