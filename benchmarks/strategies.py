@@ -99,7 +99,9 @@ def measure(strategy: str, profile: str, n_ops: int) -> dict[str, object]:
     cls = get_plugin_manager().strategies.get(strategy).cls
     with tempfile.TemporaryDirectory() as tmp, StrategyClock(cls, adaptor) as clock, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        config = TuningConfig(strategy=strategy, run_dir=Path(tmp) / "run", max_trials=cap(strategy, n_ops), tolerable_loss=0.01)
+        config = TuningConfig(
+            strategy=strategy, run_dir=Path(tmp) / "run", max_trials=cap(strategy, n_ops), tolerable_loss=0.01
+        )
         start = time.perf_counter()
         result = autotune(model, config, eval_fn, adaptor=adaptor)
         wall = time.perf_counter() - start

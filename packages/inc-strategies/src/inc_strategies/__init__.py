@@ -2,5 +2,5 @@
 
 Strategies are registered through the ``inc.plugins`` entry point; import a module
 (``inc_strategies.auto``...) only to use a class directly. Nothing heavy (scipy,
-scikit-learn, optuna) is imported until its strategy runs.
+optuna) is imported until its strategy runs.
 """

@@ -8,9 +8,17 @@ Plan:
    adaptor's ``mse``); fall back the top-k ops to float, finding the smallest passing k
    by exponential search (k = 1, 2, 4, ...; one parallel batch) and then bisection:
    O(log N) trials where one-by-one fallback needs O(N).
-4. refine (``timeout > 0``): re-quantize the fallen-back ops one at a time, least
-   sensitive first, keeping each one that still passes; then a lower-bit config.
-5. if nothing passed (or the adaptor has no sensitivity): basic's fallback passes.
+4. refine (``timeout > 0`` only; core keeps the passing config with the best
+   objective): re-quantize the fallen-back ops one at a time, least sensitive first,
+   keeping each one that still passes; then the ops still in float in a cheaper float
+   dtype (bf16, else fp16; only those that support it, one trial per dtype, kept if it
+   passes); then a lower-bit (e.g. int4) config.
+5. if nothing passed (or the adaptor has no sensitivity): basic's fallback passes
+   (one-by-one bottom-up, then accumulated by measured accuracy) per float dtype.
+
+Stages 1-3 cost 1 + at most 4 + about 2 log2(N) trials, so with ``timeout=0`` auto
+reaches a goal that needs k sensitive ops in float in O(log N) evaluations where
+basic's one-by-one fallback needs O(N). `AutoTuneStrategy.plan` prints the stages.
 """
 
 from __future__ import annotations
@@ -34,8 +42,8 @@ class AutoTuneStrategy(TuneStrategy):
     """``fallback_dtype``: float dtype of fallen-back ops; ``group_pass``/``refine``: run stages 2/4."""
 
     def plan(self) -> list[str]:
-        text = (__doc__ or "").split("Plan:")[1]
-        return [" ".join(item.split()) for item in text.split("\n") if item.strip()]
+        """The stages this strategy runs, one printable line each."""
+        return stages.plan_lines(__doc__)
 
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         self.stage = "default config"
@@ -98,16 +106,29 @@ class AutoTuneStrategy(TuneStrategy):
 
     # Stage 4 -------------------------------------------------------------------------
     def _improve(self, config: TuneConfig, fallen: Sequence[str]) -> Generator[Any, Any, None]:
-        """With time left: re-quantize unneeded fallbacks, then try lower bits."""
+        """With time left: re-quantize unneeded fallbacks, cheaper float dtypes, lower bits."""
         if self.context.timeout == 0 or not self.options["refine"]:
             return
         default = self.initial_tuning_cfg()
         self.stage = "refine: re-quantize fallen-back ops"
+        kept: list[str] = []
         for name in reversed(fallen):  # least sensitive first
             candidate = config.replace({name: default[name]})
             trial = yield candidate
             if trial.passed:
                 config = candidate
+            else:
+                kept.append(name)
+        for dtype in stages.float_dtypes(self.space):
+            if dtype == self._dtype():
+                break  # only dtypes cheaper than the one the search used
+            cheaper = stages.fallback(self.space, config, kept, dtype)
+            if cheaper != config:
+                self.stage = f"refine: fallen-back ops in {dtype}"
+                trial = yield cheaper
+                if trial.passed:
+                    config = cheaper
+                    break
         lower = stages.lower_bit(self.space, config)
         if lower is not None:
             self.stage = "refine: lower-bit config"

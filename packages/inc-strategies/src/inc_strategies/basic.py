@@ -32,11 +32,8 @@ class BasicTuneStrategy(TuneStrategy):
     """``max_op_type_wise``: cap on stage-4 configs (0 = all, as INC)."""
 
     def plan(self) -> list[str]:
-        return [
-            line.strip()
-            for line in (__doc__ or "").split("Plan:")[1].split("Worst case")[0].splitlines()
-            if line.strip()
-        ]
+        """The stages this strategy runs, one printable line each."""
+        return stages.plan_lines(__doc__)
 
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         space = self.space

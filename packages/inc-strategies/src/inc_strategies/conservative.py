@@ -65,5 +65,9 @@ class ConservativeTuneStrategy(TuneStrategy):
 
     name = "conservative"
 
+    def plan(self) -> list[str]:
+        """The stages this strategy runs, one printable line each."""
+        return stages.plan_lines(__doc__)
+
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         yield from group_pass(self, all_float(self))

@@ -1,7 +1,12 @@
 """exhaustive: every op-wise combination, in order (the last op varies fastest).
 
-Only sensible for tiny spaces: a warning gives the space size when it exceeds
-``max_trials``. All configs form one batch, so parallel workers share them.
+Plan:
+1. warn (``warnings.warn`` and the ``inc`` log) with the space size when it exceeds
+   ``max_trials``: only the first configs will be tried;
+2. every op-wise combination, recipes at their defaults, as one lazy batch (parallel
+   workers share it; the lowest-index passing config wins).
+
+Only sensible for tiny spaces.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from collections.abc import Generator
 from typing import Any
 
 from inc_core import Batch, TuneStrategy
+from inc_strategies import stages
 
 logger = logging.getLogger("inc.strategy.exhaustive")
 
@@ -20,6 +26,10 @@ class ExhaustiveTuneStrategy(TuneStrategy):
     """INC's exhaustive strategy: the full op-wise product, no fallback logic."""
 
     name = "exhaustive"
+
+    def plan(self) -> list[str]:
+        """The stages this strategy runs, one printable line each."""
+        return stages.plan_lines(__doc__)
 
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         size = self.space.size()

@@ -23,6 +23,10 @@ class HAWQ_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
     name = "hawq_v2"
     default_options: ClassVar[dict[str, Any]] = {"fallback_dtype": "fp32"}
 
+    def plan(self) -> list[str]:
+        """The stages this strategy runs, one printable line each."""
+        return stages.plan_lines(__doc__)
+
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         self.stage = "default config"
         default = self.initial_tuning_cfg()

@@ -34,6 +34,10 @@ class MSETuneStrategy(TuneStrategy):
     name = "mse"
     default_options: ClassVar[dict[str, Any]] = {"op_type_wise": 3}
 
+    def plan(self) -> list[str]:
+        """The stages this strategy runs, one printable line each."""
+        return stages.plan_lines(__doc__)
+
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         self.stage = "op-type-wise configs"
         configs = [

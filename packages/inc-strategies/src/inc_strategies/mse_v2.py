@@ -26,6 +26,10 @@ class MSE_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
     name = "mse_v2"
     default_options: ClassVar[dict[str, Any]] = {"fallback_dtype": "fp32"}
 
+    def plan(self) -> list[str]:
+        """The stages this strategy runs, one printable line each."""
+        return stages.plan_lines(__doc__)
+
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         self.stage = "op-type-wise configs"
         configs = [c for _, c in zip(range(2), stages.quantized_type_wise(self.space), strict=False)]

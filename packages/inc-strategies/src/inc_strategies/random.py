@@ -1,7 +1,10 @@
 """random: uniformly sampled, distinct op-wise configs (seeded by ``TuningConfig.random_seed``).
 
-Each config is a fresh value (every op draws one of its options); duplicates are
-skipped. Configs form one lazy batch, so parallel workers share them.
+Plan:
+1. draw configs uniformly (every op one of its options, every recipe one of its
+   values) from a generator seeded with the run's seed; each is a fresh value and
+   duplicates are skipped; one lazy batch, so parallel workers share it;
+2. stop when every config of the space was drawn (or at ``max_trials``/the goal).
 """
 
 from __future__ import annotations
@@ -12,12 +15,17 @@ from typing import Any
 import numpy as np
 
 from inc_core import Batch, TuneConfig, TuneStrategy
+from inc_strategies import stages
 
 
 class RandomTuneStrategy(TuneStrategy):
     """INC's random strategy: seeded uniform sampling over the op-wise space."""
 
     name = "random"
+
+    def plan(self) -> list[str]:
+        """The stages this strategy runs, one printable line each."""
+        return stages.plan_lines(__doc__)
 
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         self.stage = "random sampling"

@@ -238,3 +238,38 @@ def decode_choices(
             else:
                 ops[name] = choice
     return base.replace(ops, recipes)
+
+
+def random_unseen(
+    rng: Any,
+    dims: Sequence[tuple[Sequence[str], Sequence[Any]]],
+    seen: Mapping[TuneConfig, Any],
+    base: TuneConfig,
+    attempts: int = 1000,
+) -> list[int] | None:
+    """Choice indices (one per dimension) of a seeded random config not in ``seen``; None if none found."""
+    for _ in range(attempts):
+        indices = [int(rng.integers(len(choices))) for _, choices in dims]
+        if decode_choices(indices, dims, base) not in seen:
+            return indices
+    return None
+
+
+def plan_lines(doc: str | None) -> list[str]:
+    """The numbered stages of a strategy module's ``Plan:`` docstring section, one line each.
+
+    A stage may span several docstring lines; the plan ends at the first blank line after it.
+    """
+    text = (doc or "").partition("Plan:")[2]
+    lines: list[str] = []
+    for raw in text.strip("\n").splitlines():
+        line = raw.strip()
+        if not line:
+            if lines:
+                break
+            continue
+        if re.match(r"^\d+\.\s", line) or not lines:
+            lines.append(line)
+        else:
+            lines[-1] += " " + line
+    return lines

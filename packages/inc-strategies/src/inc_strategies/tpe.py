@@ -1,14 +1,20 @@
 """tpe: Optuna's Tree-structured Parzen Estimator over per-op choices.
 
-Plan: one categorical parameter per op with more than one option (up to
-``max_params``; beyond, same-type ops are grouped into contiguous chunks) and per
-recipe with more than one value (e.g. calibration sampling size); Optuna's seeded
-``TPESampler`` (10 random start-up trials, then TPE) proposes through the ask/tell
-interface. The loss it minimises mixes accuracy and latency: within the tolerance the
-loss is the latency relative to fp32 (faster is lower); beyond it, a large penalty
-plus the accuracy loss. Among passing trials the fastest wins, then the one that
-loses least accuracy (core's objective ranking). ``batch_size`` > 1 asks Optuna for
-several configs at once (with the constant-liar heuristic) so parallel workers stay busy.
+Plan:
+1. search space: one categorical parameter per op with more than one option (at most
+   ``max_params``; wider models group same-type ops into contiguous chunks) and per
+   recipe with more than one value (e.g. calibration sampling size).
+2. an in-memory Optuna study with a seeded ``TPESampler`` (``n_startup_trials`` random
+   trials, then TPE; constant liar for pending trials), driven through ask/tell.
+3. rounds of ``batch_size`` asks (independent of the number of workers, so a parallel
+   run proposes exactly what a sequential one does); configs already evaluated are
+   told their known loss without being evaluated again.
+4. loss: within the tolerance, the trial's objective cost (latency relative to fp32:
+   faster is lower); beyond it, a large penalty plus the relative accuracy loss.
+   Among passing trials the fastest wins, then the one that loses least accuracy
+   (core's objective ranking).
+
+Optuna is imported when the strategy starts, and its logging is silenced.
 """
 
 from __future__ import annotations
@@ -17,48 +23,77 @@ import logging
 from collections.abc import Generator
 from typing import Any, ClassVar
 
+import numpy as np
+
 from inc_core import Batch, Trial, TuneConfig, TuneStrategy
 from inc_strategies import stages
 
 PENALTY = 1000.0
+STALE_ROUNDS = 3
+
+
+def _optuna() -> Any:
+    """Optuna, imported on first use, with its logging silenced."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    logging.getLogger("optuna").setLevel(logging.WARNING)
+    return optuna
 
 
 class TpeTuneStrategy(TuneStrategy):
     """INC's tpe strategy, on Optuna's TPESampler."""
 
     name = "tpe"
-    default_options: ClassVar[dict[str, Any]] = {"n_startup_trials": 10, "batch_size": 1, "max_params": 64}
-    """``max_params``: at most this many parameters; more ops are grouped (see `stages.parameter_groups`)."""
+    default_options: ClassVar[dict[str, Any]] = {"n_startup_trials": 10, "batch_size": 4, "max_params": 64}
+    """``max_params``: at most this many parameters; more ops are grouped (see `stages.parameter_groups`);
+    ``batch_size``: configs asked per round."""
+
+    def plan(self) -> list[str]:
+        return stages.plan_lines(__doc__)
 
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
-        import optuna
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        logging.getLogger("optuna").setLevel(logging.WARNING)
-        sampler = optuna.samplers.TPESampler(
-            seed=self.context.seed,
-            n_startup_trials=self.options["n_startup_trials"],
-            constant_liar=self.options["batch_size"] > 1,
-        )
-        study = optuna.create_study(direction="minimize", sampler=sampler)
+        # 1. search space
         dims: list[tuple[list[str], Any]] = list(stages.parameter_groups(self.space, self.options["max_params"]))
         dims += [([f"recipe:{name}"], values) for name, values in self.space.recipes.items() if len(values) > 1]
         if not dims:
             self.stage = "default config (nothing to choose)"
             yield self.initial_tuning_cfg()
             return
+        # 2. the study
+        study = self._study()
         self.stage = "tpe"
         seen: dict[TuneConfig, float] = {}
         batch = max(1, self.options["batch_size"])
-        while len(seen) < self.space.size():
+        size = self.space.size()
+        rng = np.random.default_rng(self.context.seed)
+        stale = 0  # rounds in a row that proposed only known configs
+        while len(seen) < size:
+            if stale >= STALE_ROUNDS:  # TPE keeps proposing known configs: inject an unseen one
+                unseen = stages.random_unseen(rng, dims, seen, self.initial_tuning_cfg())
+                if unseen is None:
+                    return
+                study.enqueue_trial({names[0]: index for index, (names, _) in zip(unseen, dims, strict=True)})
+                stale = 0
+            # 3. one round of asks; 4. their losses told in proposal order
             asked = [study.ask() for _ in range(batch)]
             configs = [self._config(t, dims) for t in asked]
             fresh = [c for c in dict.fromkeys(configs) if c not in seen]
-            trials = (yield Batch(fresh)) if fresh else []
-            losses = {t.config: self._loss(t) for t in trials}
-            seen.update(losses)
+            trials: list[Trial] = (yield Batch(fresh)) if fresh else []
+            stale = 0 if fresh else stale + 1
+            seen.update((t.config, self._loss(t)) for t in trials)
             for optuna_trial, config in zip(asked, configs, strict=True):
-                study.tell(optuna_trial, seen[config])
+                if config in seen:
+                    study.tell(optuna_trial, seen[config])
+                else:  # not evaluated (the round ended early)
+                    study.tell(optuna_trial, state=_optuna().trial.TrialState.FAIL)
+
+    def _study(self) -> Any:
+        optuna = _optuna()
+        sampler = optuna.samplers.TPESampler(
+            seed=self.context.seed, n_startup_trials=self.options["n_startup_trials"], constant_liar=True
+        )
+        return optuna.create_study(direction="minimize", sampler=sampler)
 
     def _config(self, trial: Any, dims: list[tuple[list[str], Any]]) -> TuneConfig:
         indices = [trial.suggest_categorical(names[0], list(range(len(choices)))) for names, choices in dims]
