@@ -11,7 +11,6 @@ from typing import Any
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
-from docutils.statemachine import StringList
 
 TABLE = Path(__file__).resolve().parents[1] / "benchmarks" / "strategies.md"
 
@@ -42,13 +41,30 @@ class StrategyBenchmarks(Directive):
         mine = [r for r in rows if r and r[0] == name]
         if not mine:
             return [nodes.paragraph(text=f"Not measured yet: {TABLE.name} has no rows for {name!r}.")]
-        lines = [".. list-table::", "   :header-rows: 1", ""]
-        for row in [header, *mine]:
-            lines.append("   * - " + (row[0] or " "))
-            lines.extend(f"     - {cell or ' '}" for cell in row[1:])
-        container = nodes.container()
-        self.state.nested_parse(StringList(lines, source=str(TABLE)), self.content_offset, container)
-        return container.children
+        return [_table(header, mine)]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> nodes.table:
+    width = len(header)
+    group = nodes.tgroup(cols=width)
+    group += [nodes.colspec(colwidth=1) for _ in header]
+
+    def row(cells: list[str]) -> nodes.row:
+        out = nodes.row()
+        for cell in (cells + [""] * width)[:width]:
+            entry = nodes.entry()
+            entry += nodes.paragraph(text=cell)
+            out += entry
+        return out
+
+    head, body = nodes.thead(), nodes.tbody()
+    head += row(header)
+    for cells in rows:
+        body += row(cells)
+    group += [head, body]
+    table = nodes.table()
+    table += group
+    return table
 
 
 def setup(app: Any) -> dict[str, Any]:

@@ -61,10 +61,10 @@ class TuningProgress:
         stage = (trial.stage if trial is not None else "") or "-"
         best = run.strategy.best_trial if run.strategy is not None else None
         if best is not None and best.score is not None:
-            mark = "[green]meets target[/green]" if best.passed else "[red]misses target[/red]"
-            best_text = f"best {best.score:.4g} {mark} target {run.target_score:.4g}"
+            mark = "[green]passes[/green]" if best.passed else "[red]fails[/red]"
+            best_text = f"best {best.score:.4g} ({mark}), target {run.target_score:.4g}"
         else:
-            best_text = f"best -  target {run.target_score:.4g}"
+            best_text = f"best -, target {run.target_score:.4g}"
         return f"[bold]{stage}[/bold]  {best_text}  {self._estimate(run)}"
 
     def _estimate(self, run: TuningRun) -> str:
