@@ -22,7 +22,7 @@ def test_graph_capability_lists_modules_and_functional_ops_in_graph_order(tiny, 
         ("fc2", "Linear"),
     ]
     assert cap.framework == "torch"
-    assert cap.recipes == {"act_algorithm": ("histogram", "minmax")}
+    assert cap.recipes == {"act_algorithm": ("histogram", "minmax"), "smooth_quant_alpha": (None, 0.5, 0.75)}
 
 
 def test_options_default_to_static_int8_and_end_in_fp32(tiny, tiny_adaptor) -> None:

@@ -73,3 +73,8 @@ def test_best_model_runs_other_batch_sizes(problem, tmp_path: Path) -> None:
     result = _tune(problem, tmp_path, "sequential", TorchAdaptor(repetitions=3, warmup=1))
     x = torch.randn(3, 1, 8, 8)
     assert result.best_model(x).shape == (3, 10)
+
+
+def test_parallel_trials_on_threads(problem, tmp_path: Path) -> None:
+    result = _tune(problem, tmp_path, "toy", TorchAdaptor(repetitions=3, warmup=1), executor="threads", workers=2)
+    assert result.met_goal and all(t.error is None for t in result.trials)

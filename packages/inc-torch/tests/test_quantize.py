@@ -284,3 +284,34 @@ def test_quantize_leaves_the_model_unchanged(tiny_data) -> None:
     adaptor.quantize(model, _default(adaptor, model), Calibration(data=tiny_data))
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_smooth_quant_recipe_matches_torchaos_eager_flow() -> None:
+    import copy
+
+    from torchao.prototype.smoothquant import SmoothQuantConfig
+    from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+
+    from inc_torch.testing import OutlierMLP
+
+    model = seeded(OutlierMLP())
+    data = batches((32,), n=3)
+    adaptor = TorchAdaptor(example_inputs=data[0])
+    cap = adaptor.capability(model)
+    assert cap.recipes["smooth_quant_alpha"] == (None, 0.5, 0.75)
+    dynamic = {op.name: next(o for o in op.options if o.mode == "dynamic") for op in cap.ops}
+    x = batches((32,), n=1, batch=16, seed=5)[0]
+    for alpha in (0.5, 0.75):
+        eager = copy.deepcopy(model)
+        base = Int8DynamicActivationInt8WeightConfig()
+        quantize_(eager, SmoothQuantConfig(base_config=base, step="prepare", alpha=alpha))
+        for batch in data:
+            eager(batch)
+        quantize_(
+            eager,
+            SmoothQuantConfig(base_config=Int8DynamicActivationInt8WeightConfig(), step="convert", alpha=alpha),
+        )
+        config = TuneConfig(dynamic, {"act_algorithm": "histogram", "smooth_quant_alpha": alpha})
+        ours = adaptor.quantize(model, config, Calibration(data=data))
+        assert torch.equal(ours(x), eager(x))
+    assert adaptor.calibration_runs == 1  # one observation serves every alpha

@@ -211,8 +211,12 @@ class TorchAdaptor(Adaptor):
         if static_ops:
             graph = self._static(state, graph, ops, options, act_algorithm, calibration, cost)
         weight_start = time.perf_counter()
+        alpha = tune_cfg.recipes.get("smooth_quant_alpha")
         for name, option in options.items():
-            if option.mode in ("dynamic", "weight_only"):
+            if option.mode == "dynamic" and alpha is not None:
+                weight = self._smoothed_weight(state, ops[name], option, float(alpha), calibration, cost)
+                swap_weight(graph, ops[name], weight)
+            elif option.mode in ("dynamic", "weight_only"):
                 swap_weight(graph, ops[name], self._quantized_weight(state, ops[name], option, cost))
         cost.weights_s = time.perf_counter() - weight_start
         for name, option in options.items():
@@ -281,6 +285,7 @@ class TorchAdaptor(Adaptor):
         state = dict(self.__dict__)
         state.pop("_lock")
         state["_compiled"] = {}
+        state["_states"] = {}  # graphs and caches are rebuilt where the adaptor lands
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -374,6 +379,65 @@ class TorchAdaptor(Adaptor):
         with self._lock:
             state.weights[key] = weight
         return weight
+
+    def _smoothed_weight(
+        self,
+        state: _ModelState,
+        info: OpInfo,
+        option: OpOption,
+        alpha: float,
+        calibration: Calibration,
+        cost: TrialCost,
+    ) -> Any:
+        """SmoothQuant dynamic-int8 weight; activations are observed once per calibration setting."""
+        from inc_torch.weights import smoothquant_weight
+
+        observers = self._smoothquant_observers(state, calibration)
+        key = (info.name, option, alpha, id(calibration.data), id(calibration.run_fn))
+        with self._lock:
+            cached = state.weights.get(key)  # type: ignore[call-overload]
+            if cached is not None:
+                cost.weights_reused += 1
+                return cached
+        if info.name not in observers:
+            raise AdaptorError(f"op {info.name!r}: SmoothQuant needs a Linear module")
+        weight = smoothquant_weight(observers[info.name], option, alpha)
+        cost.weights_quantized += 1
+        with self._lock:
+            state.weights[key] = weight  # type: ignore[index]
+        return weight
+
+    def _smoothquant_observers(self, state: _ModelState, calibration: Calibration) -> dict[str, Any]:
+        """Observed copies of the dynamic-capable Linear modules, fed the calibration data once."""
+        import torch
+
+        from inc_torch import static
+        from inc_torch.graph import copy_graph_module, node_by_name
+        from inc_torch.weights import smoothquant_observed
+
+        key = ("smoothquant", id(calibration.data), id(calibration.run_fn), self.calib_batches)
+        with self._lock:
+            if key in state.stats:
+                return state.stats[key].states  # type: ignore[return-value]
+            state.keep_alive.append(calibration)
+            graph = copy_graph_module(state.graph)
+            observed: dict[str, Any] = {}
+            for name, info in self._graph(state).items():
+                if info.is_module_op and info.aten == "linear":
+                    module = smoothquant_observed(state.model.get_submodule(info.module or ""))
+                    observed[name] = module
+                    target = f"_inc_smoothquant_obs_{info.node}"
+                    graph.add_submodule(target, module.obs)
+                    node = node_by_name(graph, info.node or "")
+                    with graph.graph.inserting_before(node):
+                        graph.graph.call_module(target, (node.args[0],))
+            graph.recompile()
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                self._feeder(state, calibration)(graph)
+            self.calibration_runs += 1
+            state.stats[key] = static.ObserverStats(observed, time.perf_counter() - t0)  # type: ignore[arg-type]
+            return observed
 
     def _feeder(self, state: _ModelState, calibration: Calibration) -> Callable[[Any], None]:
         if calibration.run_fn is not None:

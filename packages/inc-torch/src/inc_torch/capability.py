@@ -11,6 +11,9 @@ from inc_torch.static import ACT_ALGORITHMS
 from inc_torch.weights import INT4_PACKINGS, float_dtype_reason, probe
 
 GROUP_SIZES = (32, 128)
+SMOOTH_QUANT_ALPHAS: tuple[float | None, ...] = (None, 0.5, 0.75)
+"""SmoothQuant (torchao prototype) for dynamic int8 Linear ops: None = off; else the
+migration strength alpha (activation outliers moved into the weights)."""
 
 
 def static_options() -> list[OpOption]:
@@ -74,4 +77,6 @@ def options_for(info: OpInfo, shape: tuple[int, int] | None) -> tuple[OpOption, 
 def build_capability(ops: Sequence[OpInfo], shapes: dict[str, tuple[int, int] | None]) -> Capability:
     specs = tuple(OpSpec(info.name, info.type, options_for(info, shapes.get(info.name))) for info in ops)
     recipes: dict[str, tuple[Any, ...]] = {"act_algorithm": ACT_ALGORITHMS}
+    if any(o.mode == "dynamic" for spec in specs for o in spec.options):
+        recipes["smooth_quant_alpha"] = SMOOTH_QUANT_ALPHAS
     return Capability(specs, recipes, framework="torch")

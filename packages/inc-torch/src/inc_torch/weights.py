@@ -153,3 +153,41 @@ def float_dtype_reason(dtype: str) -> str | None:
     if reason is not None:
         logger.info("torch adaptor: %s removed from the capability: %s", dtype, reason)
     return reason
+
+
+def smoothquant_observed(module: torch.nn.Module) -> torch.nn.Module:
+    """``module`` (a Linear) wrapped by torchao's SmoothQuant observer (PREPARE step).
+
+    The observer records per-channel absolute maxima of the inputs; alpha is only used
+    when the smoothed weight is built, so one observation serves every alpha.
+    """
+    import torch
+
+    import_torchao()
+    from torchao.prototype.smoothquant import SmoothQuantConfig
+    from torchao.quantization import quantize_
+
+    holder = torch.nn.Sequential(copy.deepcopy(module))
+    holder.requires_grad_(False)
+    config = SmoothQuantConfig(base_config=_dynamic_base(), step="prepare", alpha=0.5)
+    quantize_(holder, config, filter_fn=lambda m, fqn: fqn == "0")
+    return holder[0]
+
+
+def smoothquant_weight(observed: torch.nn.Module, option: OpOption, alpha: float) -> torch.Tensor:
+    """The dynamic-int8 weight of an observed Linear smoothed with ``alpha`` (carries ``act_pre_scale``)."""
+    import torch
+    from torchao.prototype.smoothquant import SmoothQuantConfig
+    from torchao.quantization import quantize_
+
+    holder = torch.nn.Sequential(copy.deepcopy(observed))
+    holder[0].obs.alpha = alpha
+    config = SmoothQuantConfig(base_config=torchao_config(option), step="convert", alpha=alpha)
+    quantize_(holder, config, filter_fn=lambda m, fqn: fqn == "0")
+    return holder[0].weight.data
+
+
+def _dynamic_base() -> Any:
+    from torchao.quantization import Int8DynamicActivationInt8WeightConfig
+
+    return Int8DynamicActivationInt8WeightConfig()
