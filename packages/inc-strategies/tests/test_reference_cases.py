@@ -70,13 +70,15 @@ def test_basic_with_ever_decreasing_accuracy_exhausts_its_stages(tune_scripted, 
     assert result.best_trial.number == 1
 
 
-@pytest.mark.parametrize("strategy", ["exhaustive", "random", "bayesian", "mse"])
+@pytest.mark.filterwarnings("ignore:exhaustive. the tuning space")
+@pytest.mark.parametrize("strategy", ["exhaustive", "random", "bayesian", "mse", "tpe"])
 def test_a_passing_model_within_three_trials(tune_scripted, tmp_path, strategy) -> None:
     result, _, _ = tune_scripted(strategy, SyntheticModel(6, "flat"), [0.9, 1.0], tmp_path, max_trials=3)
     assert result.met_goal and len(result.trials) == 2
 
 
-@pytest.mark.parametrize("strategy", ["exhaustive", "random", "bayesian", "mse"])
+@pytest.mark.filterwarnings("ignore:exhaustive. the tuning space")
+@pytest.mark.parametrize("strategy", ["exhaustive", "random", "bayesian", "mse", "tpe"])
 def test_one_trial_with_a_constant_passing_score(tune_scripted, tmp_path, strategy) -> None:
     result, _, _ = tune_scripted(strategy, SyntheticModel(6, "flat"), [1.0], tmp_path, max_trials=1)
     assert result.met_goal and result.best_model is not None and len(result.trials) == 1
@@ -96,3 +98,36 @@ def test_more_workers_than_configs_end_cleanly(tune_scripted, tmp_path, strategy
     assert not result.met_goal and result.best_config is not None
     assert 1 <= len(result.trials) == len({t.config for t in result.trials})
     assert result.stop_reason.startswith("the strategy has no more")
+
+
+def test_conservative_mixes_static_and_dynamic_groups(tune_scripted, tmp_path) -> None:
+    model = SyntheticModel(4, "flat", seed=0, op_types=("Conv", "MatMul"))
+    result, _, _ = tune_scripted(
+        "conservative", model, [1.0, 1.0], tmp_path, op_type_dict={"MatMul": {"mode": ["dynamic", "float"]}}
+    )
+    assert len(result.trials) == 2 and result.met_goal  # exactly G = 2 groups
+    modes = {option.mode for option in result.best_config.values()}
+    assert modes == {"static", "dynamic"}
+
+
+def test_mse_accumulates_in_the_order_the_one_by_one_trials_measured(tune_scripted, tmp_path) -> None:
+    model = SyntheticModel(4, "flat", seed=0, op_types=("Conv",))
+    # default fails; one-by-one (to bf16) scores 0.90, 0.95, 0.91, 0.93 all fail; then accumulated
+    scores = [0.5, 0.90, 0.95, 0.91, 0.93, 0.5, 1.0]
+    result, _, _ = tune_scripted("mse", model, scores, tmp_path, strategy_kwargs={"op_type_wise": 1})
+    one_by_one = result.trials[1:5]
+    by_score = sorted(one_by_one, key=lambda t: -t.score)
+    ranked = [t.config.float_ops()[0] for t in by_score]
+    assert result.trials[5].config.float_ops() == sorted(ranked[:2], key=model.names.index)
+    assert set(result.best_config.float_ops()) == set(ranked[:3]) and result.met_goal
+
+
+def test_auto_with_time_left_tries_bf16_for_the_fallen_back_ops(tmp_path) -> None:
+    from inc_core import TuningConfig, autotune
+    from inc_core.testing import SyntheticAdaptor, synthetic_accuracy
+
+    model = SyntheticModel(40, "few_sensitive", seed=6)
+    config = TuningConfig(strategy="auto", run_dir=tmp_path, max_trials=200, timeout=600)
+    result = autotune(model, config, synthetic_accuracy, adaptor=SyntheticAdaptor())
+    assert result.met_goal and any(t.stage == "refine: fallen-back ops in bf16" for t in result.trials)
+    assert {result.best_config[n].dtype for n in result.best_config.float_ops()} == {"bf16"}
