@@ -164,6 +164,17 @@ CASES = [
         "inc: error: run.yaml:3: model.framework: unknown adaptor 'tensorflow'; installed: ",
     ),
     (
+        "unknown-recipe",
+        ("tolerable_loss: 0.01", "tolerable_loss: 0.01\n  recipes: {nope: 1}"),
+        "inc: error: run.yaml:9: tuning.recipes: unknown recipe 'nope'; this adaptor offers ['calib_sampling_size']",
+    ),
+    (
+        "constraint-the-model-cannot-meet",
+        ("tolerable_loss: 0.01", "tolerable_loss: 0.01\n  op_type_dict: {Softmax: {dtype: fp32}}"),
+        "inc: error: run.yaml:9: tuning.op_type_dict: no op of type 'Softmax' in the model; "
+        "types present: ['Add', 'Conv', 'Gemm', 'MatMul']",
+    ),
+    (
         "missing-model-file",
         (
             "  factory: inc_core.testing:SyntheticModel\n  args: {n_ops: 30, profile: few_sensitive, seed: 2}",

@@ -88,6 +88,40 @@ def _check_run_dir(run_dir: Path, resume: bool) -> None:
         )
 
 
+_SPACE_KEYS = ("op_type_dict", "op_name_dict", "global_constraint", "recipes")
+
+
+def _check_space(run_file: Any, tuning_run: Any, model_key: tuple[str, str]) -> None:
+    """Build the tuning space once so a constraint the model cannot meet is bad input, not a failed run."""
+    from inc_core.space import TuningSpace
+
+    config = tuning_run.config
+    try:
+        capability = tuning_run.adaptor.capability(tuning_run.model)
+    except IncError as exc:
+        raise run_file.error(model_key, str(exc)) from None
+    except Exception as exc:
+        raise run_file.error(model_key, f"listing its ops failed: {type(exc).__name__}: {exc}") from None
+    try:
+        TuningSpace(
+            capability,
+            global_constraint=config.global_constraint,
+            op_type_dict=config.op_type_dict,
+            op_name_dict=config.op_name_dict,
+            recipes=config.recipes,
+        )
+    except ConfigError as exc:
+        message = str(exc)
+        key = next((k for k in _SPACE_KEYS if message.startswith(k)), None)
+        if key is None:
+            given = [k for k in _SPACE_KEYS if getattr(config, k)]
+            key = given[0] if len(given) == 1 else None
+        where = run_file.at(("tuning", key)) if key else run_file.at(("tuning",))
+        raise ConfigError(
+            f"{where}: tuning.{message if message.startswith(str(key)) else f'{key}: {message}'}"
+        ) from None
+
+
 def cmd_tune(args: argparse.Namespace) -> int:
     """Validate everything, then write ``run.yaml`` and tune; nothing is written on bad input."""
     from inc_core.adaptor import Calibration
@@ -122,6 +156,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     except Exception as exc:  # the adaptor could not read the model file
         raise run_file.error(model_key, f"loading the model failed: {type(exc).__name__}: {exc}") from None
 
+    _check_space(run_file, tuning_run, model_key)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "run.yaml").write_text(resolved.resolved_yaml(), encoding="utf-8")
     progress = TuningProgress() if progress_wanted() else None
