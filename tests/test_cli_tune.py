@@ -153,3 +153,48 @@ run_dir: out
 
     resumed = inc("tune", "run.yaml", "--resume", "--json", cwd=tmp_path)
     assert resumed.returncode == 0 and json.loads(resumed.stdout)["trials"] == summary["trials"]
+
+
+LOCAL_MODULE = """\
+from inc_core.testing import SyntheticModel, synthetic_accuracy
+
+
+def build(n_ops: int, seed: int = 0):
+    return SyntheticModel(n_ops, "few_sensitive", seed=seed)
+
+
+def accuracy(model, scale: float = 1.0) -> float:
+    return synthetic_accuracy(model) * scale
+
+
+def calib():
+    return [1, 2, 3]
+"""
+
+
+def test_user_module_next_to_the_run_file_also_reaches_process_workers(tmp_path: Path) -> None:
+    """``myeval:accuracy`` finds myeval.py beside the run file, from another cwd and in spawned workers."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "myeval.py").write_text(LOCAL_MODULE)
+    (project / "run.yaml").write_text(
+        """\
+model: {factory: myeval:build, args: {n_ops: 20, seed: 1}}
+calibration: myeval:calib
+evaluation: {function: myeval:accuracy, args: {scale: 1.0}}
+tuning: {strategy: toy, tolerable_loss: 0.01, max_trials: 6, executor: process, workers: 2}
+run_dir: out
+"""
+    )
+    done = inc("tune", str(project / "run.yaml"), "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["met_goal"] and summary["run_dir"] == str(project / "out")
+    trials = json.loads(inc("history", str(project / "out"), "--json", cwd=tmp_path).stdout)["trials"]
+    assert all(t["state"] == "complete" for t in trials), [t["error"] for t in trials]
+
+
+def test_the_synthetic_example_run_file(tmp_path: Path) -> None:
+    done = inc("tune", str(ROOT / "examples" / "synthetic" / "run.yaml"), "--run-dir", "demo", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["met_goal"] and (tmp_path / "demo" / "best_config.yaml").exists()
