@@ -105,7 +105,7 @@ def test_history_table_shows_config_metrics_and_verdict(tmp_path: Path) -> None:
     assert table.returncode == 0
     text = table.stdout
     assert "strategy toy, relative loss <= 0.001, max_trials 2" in text
-    assert "fp32 baseline" in text and "vs fp32" in text and "float ops" in text
+    assert "fp32 baseline" in text and "vs fp32" in text and "float ops" in text and "trials from" in text
     assert "goal NOT met" in text and "max_trials" in text
 
 

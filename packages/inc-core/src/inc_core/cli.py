@@ -253,9 +253,20 @@ def cmd_history(args: argparse.Namespace) -> int:
         console.print(f"fp32 baseline {result['baseline_score']:.6g}, target {result['target_score']:.6g}")
     elif baseline:
         console.print(f"fp32 baseline metrics {baseline.get('metrics')}")
+    if trials:
+        first = min(t.started_at for t in trials)
+        last = max(t.ended_at or t.started_at for t in trials)
+        console.print(
+            f"trials from {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(first))} "
+            f"to {time.strftime('%H:%M:%S', time.localtime(last))} ({last - first:.1f} s, "
+            f"{sum(t.duration for t in trials):.1f} s in trials)"
+        )
+    several_metrics = any(len(t.metrics) > 1 for t in trials)
     table = Table(title=f"{len(trials)} trials")
     for column in ("#", "stage", "state", "score", "vs fp32", "pass", "latency ms", "size KiB", "float ops", "time s"):
         table.add_column(column, justify="right" if column not in ("stage", "state", "pass") else "left")
+    if several_metrics:
+        table.add_column("metrics")
     table.add_column("config / error", overflow="fold")
     for t in trials:
         delta = "-"
@@ -272,6 +283,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             f"{t.model_size / 1024:.1f}" if t.model_size is not None else "-",
             str(len(t.config.float_ops())),
             f"{t.duration:.2f}" if t.ended_at else "-",
+            *([" ".join(f"{k}={v:.4g}" for k, v in t.metrics.items())] if several_metrics else []),
             t.error or t.config.summary(),
         )
     console.print(table)
