@@ -6,6 +6,7 @@ folder shown as ``<tmp>``), so a change in wording is a deliberate test change.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -266,3 +267,13 @@ def test_model_file_no_adaptor_accepts(tmp_path: Path) -> None:
         "inc: error: run.yaml:2: model.path: no installed adaptor accepts <tmp>/model.xyz; installed adaptors: "
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_json_mode_reports_bad_input_on_stdout_too(tmp_path: Path) -> None:
+    (tmp_path / "run.yaml").write_text(VALID.replace("max_trials: 5", "max_trials: many"))
+    done = inc("tune", "run.yaml", "--json", cwd=tmp_path)
+    assert done.returncode == 2
+    assert json.loads(done.stdout) == {
+        "exit_status": 2,
+        "errors": ["run.yaml:9: tuning.max_trials: expected an integer (got 'many')"],
+    }

@@ -355,8 +355,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except IncError as exc:
-        for line in str(exc).splitlines() or [type(exc).__name__]:
+        problems = str(exc).splitlines() or [type(exc).__name__]
+        for line in problems:
             print(f"inc: error: {line}", file=sys.stderr)
+        if getattr(args, "json", False):  # tools reading stdout get the problems too
+            print(json.dumps({"exit_status": EXIT_BAD_INPUT, "errors": problems}, indent=2))
         return EXIT_BAD_INPUT
 
 
