@@ -374,8 +374,9 @@ def resolve_reference(reference: str, key: str, base: Path) -> Callable[..., Any
             spec = importlib.util.spec_from_file_location(file.stem, file)
             if spec is None or spec.loader is None or not file.is_file():
                 raise ConfigError(f"{key}: no such file {file}")
+            importable(file.parent)  # process/Dask workers import it by name when unpickling the function
             module = importlib.util.module_from_spec(spec)
-            sys.modules.setdefault(file.stem, module)
+            sys.modules[file.stem] = module
             spec.loader.exec_module(module)
         else:
             module = importlib.import_module(module_name)
