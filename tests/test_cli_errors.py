@@ -277,3 +277,27 @@ def test_json_mode_reports_bad_input_on_stdout_too(tmp_path: Path) -> None:
         "exit_status": 2,
         "errors": ["run.yaml:9: tuning.max_trials: expected an integer (got 'many')"],
     }
+
+
+BROKEN_EVAL = """\
+def accuracy(model):
+    raise RuntimeError("the eval data is missing")
+"""
+
+
+def test_an_eval_function_that_fails_on_the_baseline_leaves_only_the_log(tmp_path: Path) -> None:
+    (tmp_path / "brokeneval.py").write_text(BROKEN_EVAL)
+    (tmp_path / "run.yaml").write_text(
+        VALID.replace("function: inc_core.testing:synthetic_accuracy", "function: brokeneval:accuracy")
+    )
+    done = inc("tune", "run.yaml", cwd=tmp_path)
+    assert done.returncode == 2
+    assert message(done, tmp_path) == (
+        "inc: error: run.yaml:5: evaluation.function: evaluating the fp32 baseline failed: "
+        "RuntimeError: the eval data is missing (details in <tmp>/out/tuning.log)"
+    )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["tuning.log"]
+    # fixed, the same command runs: a folder holding only the log is not a run to protect
+    (tmp_path / "brokeneval.py").write_text("from inc_core.testing import synthetic_accuracy as accuracy\n")
+    again = inc("tune", "run.yaml", cwd=tmp_path)
+    assert again.returncode in (0, 1), again.stderr

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from inc_core.errors import ConfigError, IncError
+from inc_core.errors import BaselineError, ConfigError, IncError
 from inc_core.history import HISTORY_FILE
 
 EXIT_GOAL_NOT_MET = 1
@@ -81,7 +81,7 @@ def _check_run_dir(run_dir: Path, resume: bool) -> None:
     if resume:
         if not (run_dir / HISTORY_FILE).is_file():
             raise ConfigError(f"--resume: no tuning history to resume in {run_dir} (expected {run_dir / HISTORY_FILE})")
-    elif run_dir.is_dir() and any(run_dir.iterdir()):
+    elif run_dir.is_dir() and any(p.name != LOG_FILE for p in run_dir.iterdir()):
         raise ConfigError(
             f"run directory {run_dir} already exists; pass --resume to continue it, "
             "or choose another run_dir (or --run-dir)"
@@ -89,6 +89,15 @@ def _check_run_dir(run_dir: Path, resume: bool) -> None:
 
 
 _SPACE_KEYS = ("op_type_dict", "op_name_dict", "global_constraint", "recipes")
+
+
+LOG_FILE = "tuning.log"
+
+
+def _forget_run(run_dir: Path) -> None:
+    """Remove what a run that never got past its baseline wrote, except the log."""
+    for name in ("run.yaml", HISTORY_FILE, f"{HISTORY_FILE}-wal", f"{HISTORY_FILE}-shm", f"{HISTORY_FILE}-journal"):
+        (run_dir / name).unlink(missing_ok=True)
 
 
 def _check_space(run_file: Any, tuning_run: Any, model_key: tuple[str, str]) -> None:
@@ -156,7 +165,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
     except Exception as exc:  # the adaptor could not read the model file
         raise run_file.error(model_key, f"loading the model failed: {type(exc).__name__}: {exc}") from None
 
-    _check_space(run_file, tuning_run, model_key)
+    try:
+        _check_space(run_file, tuning_run, model_key)
+    except IncError:
+        tuning_run.adaptor.close()
+        raise
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "run.yaml").write_text(resolved.resolved_yaml(), encoding="utf-8")
     progress = TuningProgress() if progress_wanted() else None
@@ -165,6 +178,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         result = tuning_run.run()
+    except BaselineError as exc:  # the evaluation cannot score the fp32 model: bad input, keep only the log
+        if not args.resume:
+            _forget_run(run_dir)
+        raise BaselineError(
+            f"{run_file.where(('evaluation', 'function'))}: {exc} (details in {run_dir / LOG_FILE})"
+        ) from exc
     except KeyboardInterrupt:
         print(f"inc: interrupted; continue with: inc tune {args.config} --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
