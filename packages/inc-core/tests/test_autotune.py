@@ -186,3 +186,14 @@ def test_explicit_adaptor_instance_counts_quantizations(tmp_path) -> None:
         SyntheticModel(4, "flat"), TuningConfig(strategy="toy", run_dir=tmp_path), synthetic_accuracy, adaptor=adaptor
     )
     assert adaptor.quantize_calls == 1
+
+
+def test_resume_with_the_budget_already_spent_keeps_the_best(tmp_path) -> None:
+    model = SyntheticModel(12, "flat", seed=1)
+    config = TuningConfig(strategy="sequential", config_set={"dtype": ["bf16", "int8"]}, run_dir=tmp_path / "run",
+                          timeout=600, max_trials=2)  # fmt: skip
+    first = autotune(model, config, synthetic_accuracy)
+    assert first.met_goal and len(first.trials) == 2
+    resumed = autotune(model, config, synthetic_accuracy, resume=True)
+    assert resumed.met_goal and resumed.best_config == first.best_config
+    assert resumed.stop_reason == "max_trials reached" and len(resumed.evaluated_trials) == 0

@@ -453,8 +453,13 @@ class TuningRun:
     def _finish(self, reason: StopReason) -> TuningResult:
         assert self.space is not None and self.history is not None
         strategy = self.strategy
-        best = strategy.best_trial if strategy is not None else None
         all_trials = self._all_trials()
+        if strategy is not None and strategy.best_trial is None:
+            # A resumed run whose budget was already spent stops before the strategy replays
+            # anything: judge the replayed trials directly, in proposal order.
+            for trial in sorted((t for t in all_trials if t.cached), key=lambda t: (t.seq, t.number)):
+                strategy.update_best_op_tuning_cfg(trial)
+        best = strategy.best_trial if strategy is not None else None
         met_goal = bool(best and best.passed)
         best_model: Any = self.model
         if reason is StopReason.EMPTY_SPACE:
