@@ -137,6 +137,7 @@ def _dtype_bits(dtype: str) -> int:
 _M64 = (1 << 64) - 1
 
 
+@functools.lru_cache(maxsize=1 << 18)  # strategies re-derive the same (op, option) pairs constantly
 def _item_hash(name: str, option: OpOption) -> int:
     """A well-mixed hash of one (op, option) pair (splitmix64 over the tuple hash).
 
