@@ -102,10 +102,10 @@ def test_a_point_at_the_upper_bound_decodes_to_the_last_choice(context_for) -> N
     strategy = BayesianTuneStrategy(space, context_for(model))
     dims = strategy._dimensions()
     upper = np.array([float(len(choices)) for _, choices in dims])
-    config = strategy._decode(upper, dims)
+    config = strategy._decode(upper, dims, space.default_config())
     assert space.contains(config)
     assert [config[n] for n in model.names] == [space.op(n).options[-1] for n in model.names]
-    assert strategy._decode(np.zeros(len(dims)), dims) == space.default_config()
+    assert strategy._decode(np.zeros(len(dims)), dims, space.default_config()) == space.default_config()
 
 
 @pytest.mark.parametrize("cls", [BayesianTuneStrategy, TpeTuneStrategy])

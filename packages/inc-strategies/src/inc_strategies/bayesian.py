@@ -29,7 +29,7 @@ twice. Every random draw comes from the run's seed.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -306,39 +306,45 @@ class BayesianTuneStrategy(TuneStrategy):
         space = TargetSpace(pbounds, random_seed=self.context.seed)
         tried: dict[TuneConfig, float] = {}
         size = self.space.size()
+        base = self.initial_tuning_cfg()
         while len(tried) < size:
-            # 2.-5. one batch of proposals, then their results in proposal order
-            with _single_threaded_blas():
-                points, configs = self._propose(space, dims, tried, min(self.options["batch_size"], size - len(tried)))
-            if not configs:
-                return
-            trials: list[Trial] = yield Batch(configs, stage=self.stage)
-            for x, config, trial in zip(points, configs, trials, strict=False):
-                tried[config] = self._target(trial.score)
-                space.register(x, tried[config])
+            # 2.-5. one round of proposals (lazy: a round that ends at a pass proposes no further)
+            points: list[np.ndarray] = []
+            count = min(self.options["batch_size"], size - len(tried))
+            trials: list[Trial] = yield Batch(self._round(space, dims, base, tried, count, points))
+            if not trials:
+                return  # no unseen config could be found
+            for x, trial in zip(points, trials, strict=False):
+                tried[trial.config] = self._target(trial.score)
+                space.register(x, tried[trial.config])
 
-    def _propose(
+    def _round(
         self,
         space: TargetSpace,
         dims: list[tuple[list[str], Sequence[Any]]],
+        base: TuneConfig,
         tried: dict[TuneConfig, float],
         count: int,
-    ) -> tuple[list[np.ndarray], list[TuneConfig]]:
-        points: list[np.ndarray] = []
-        configs: list[TuneConfig] = []
+        points: list[np.ndarray],
+    ) -> Iterator[TuneConfig]:
+        """Up to ``count`` unseen configs; ``points`` receives each one's point, in order."""
         modelled = len(set(space.target)) >= 2
         self.stage = "gaussian process + UCB" if modelled else "random exploration"
-        length_scale = self._fit_length_scale(space) if modelled else None
+        length_scale: float | None = None
+        configs: list[TuneConfig] = []
         for _ in range(max(1, count)):
-            x = None
-            if length_scale is not None:
-                x = self._acquire(space, points, length_scale)
-            found = self._fresh_point(space, dims, tried, configs, x)
+            with _single_threaded_blas():
+                x = None
+                if modelled:
+                    if length_scale is None:
+                        length_scale = self._fit_length_scale(space)
+                    x = self._acquire(space, points, length_scale)
+                found = self._fresh_point(space, dims, base, tried, configs, x)
             if found is None:
-                break
+                return
             points.append(found[0])
             configs.append(found[1])
-        return points, configs
+            yield found[1]
 
     def _fit_length_scale(self, space: TargetSpace) -> float:
         """The Matérn length scale maximising the marginal likelihood of the standardised scores."""
@@ -363,6 +369,7 @@ class BayesianTuneStrategy(TuneStrategy):
         self,
         space: TargetSpace,
         dims: list[tuple[list[str], Sequence[Any]]],
+        base: TuneConfig,
         tried: dict[TuneConfig, float],
         batch: list[TuneConfig],
         x: np.ndarray | None,
@@ -371,7 +378,7 @@ class BayesianTuneStrategy(TuneStrategy):
         for _ in range(RANDOM_ATTEMPTS):
             if x is None or x in space:
                 x = space.random_sample()
-            config = self._decode(x, dims)
+            config = self._decode(x, dims, base)
             if config not in tried and config not in batch:
                 return x, config
             if config in tried and x not in space:
@@ -386,9 +393,9 @@ class BayesianTuneStrategy(TuneStrategy):
         dims += [([f"recipe:{name}"], values) for name, values in self.space.recipes.items() if len(values) > 1]
         return dims
 
-    def _decode(self, x: np.ndarray, dims: list[tuple[list[str], Sequence[Any]]]) -> TuneConfig:
+    def _decode(self, x: np.ndarray, dims: list[tuple[list[str], Sequence[Any]]], base: TuneConfig) -> TuneConfig:
         indices = [min(max(math.floor(v), 0), len(choices) - 1) for v, (_, choices) in zip(x, dims, strict=True)]
-        return stages.decode_choices(indices, dims, self.initial_tuning_cfg())
+        return stages.decode_choices(indices, dims, base)
 
     def _target(self, score: float | None) -> float:
         """Score as a quantity to maximise; a failed trial counts as far below the baseline."""

@@ -7,8 +7,9 @@ Plan:
 2. an in-memory Optuna study with a seeded ``TPESampler`` (``n_startup_trials`` random
    trials, then TPE; constant liar for pending trials), driven through ask/tell.
 3. rounds of ``batch_size`` asks (independent of the number of workers, so a parallel
-   run proposes exactly what a sequential one does); configs already evaluated are
-   told their known loss without being evaluated again.
+   run proposes exactly what a sequential one does; asked lazily, so a round that ends
+   at a pass asks no further); configs already evaluated are told their known loss
+   without being evaluated again.
 4. loss: within the tolerance, the trial's objective cost (latency relative to fp32:
    faster is lower); beyond it, a large penalty plus the relative accuracy loss.
    Among passing trials the fastest wins, then the one that loses least accuracy
@@ -20,7 +21,7 @@ Optuna is imported when the strategy starts, and its logging is silenced.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -63,30 +64,45 @@ class TpeTuneStrategy(TuneStrategy):
         # 2. the study
         study = self._study()
         self.stage = "tpe"
+        base = self.initial_tuning_cfg()
         seen: dict[TuneConfig, float] = {}
-        batch = max(1, self.options["batch_size"])
         size = self.space.size()
         rng = np.random.default_rng(self.context.seed)
         stale = 0  # rounds in a row that proposed only known configs
         while len(seen) < size:
             if stale >= STALE_ROUNDS:  # TPE keeps proposing known configs: inject an unseen one
-                unseen = stages.random_unseen(rng, dims, seen, self.initial_tuning_cfg())
+                unseen = stages.random_unseen(rng, dims, seen, base)
                 if unseen is None:
                     return
                 study.enqueue_trial({names[0]: index for index, (names, _) in zip(unseen, dims, strict=True)})
-                stale = 0
-            # 3. one round of asks; 4. their losses told in proposal order
-            asked = [study.ask() for _ in range(batch)]
-            configs = [self._config(t, dims) for t in asked]
-            fresh = [c for c in dict.fromkeys(configs) if c not in seen]
-            trials: list[Trial] = (yield Batch(fresh)) if fresh else []
-            stale = 0 if fresh else stale + 1
+            # 3. one round of asks (lazy: a round that ends at a pass asks no further)
+            asked: list[tuple[Any, TuneConfig]] = []
+            trials: list[Trial] = yield Batch(self._round(study, dims, base, seen, asked))
+            stale = 0 if trials else stale + 1
+            # 4. losses told in proposal order
             seen.update((t.config, self._loss(t)) for t in trials)
-            for optuna_trial, config in zip(asked, configs, strict=True):
+            for optuna_trial, config in asked:
                 if config in seen:
                     study.tell(optuna_trial, seen[config])
-                else:  # not evaluated (the round ended early)
+                else:  # proposed but not evaluated (the round ended early)
                     study.tell(optuna_trial, state=_optuna().trial.TrialState.FAIL)
+
+    def _round(
+        self,
+        study: Any,
+        dims: list[tuple[list[str], Any]],
+        base: TuneConfig,
+        seen: dict[TuneConfig, float],
+        asked: list[tuple[Any, TuneConfig]],
+    ) -> Iterator[TuneConfig]:
+        """``batch_size`` asks, yielding each config not seen before; ``asked`` records every one."""
+        for _ in range(max(1, self.options["batch_size"])):
+            optuna_trial = study.ask()
+            config = self._config(optuna_trial, dims, base)
+            fresh = config not in seen and all(config != known for _, known in asked)
+            asked.append((optuna_trial, config))
+            if fresh:
+                yield config
 
     def _study(self) -> Any:
         optuna = _optuna()
@@ -95,9 +111,9 @@ class TpeTuneStrategy(TuneStrategy):
         )
         return optuna.create_study(direction="minimize", sampler=sampler)
 
-    def _config(self, trial: Any, dims: list[tuple[list[str], Any]]) -> TuneConfig:
+    def _config(self, trial: Any, dims: list[tuple[list[str], Any]], base: TuneConfig) -> TuneConfig:
         indices = [trial.suggest_categorical(names[0], list(range(len(choices)))) for names, choices in dims]
-        return stages.decode_choices(indices, dims, self.initial_tuning_cfg())
+        return stages.decode_choices(indices, dims, base)
 
     def _loss(self, trial: Trial) -> float:
         """Relative latency when the trial passes; a penalty plus the accuracy loss otherwise."""
