@@ -83,6 +83,19 @@ def test_auto_without_sensitivity_falls_back_to_basic_order(tmp_path) -> None:
     assert any(t.stage.startswith("one-by-one") for t in result.trials)
 
 
+def test_mse_without_sensitivity_warns_and_falls_back_bottom_up(tmp_path, caplog) -> None:
+    model = SyntheticModel(12, "few_sensitive", seed=7, n_sensitive=1)
+    result = run("mse", model, tmp_path, adaptor=NoSensitivity(), max_trials=100)
+    assert result.met_goal and "falling back in bottom-up order" in caplog.text
+    first_single = next(t for t in result.trials if t.stage.startswith("one-by-one"))
+    assert first_single.config.float_ops() == [model.names[-1]]
+
+
+def test_mse_v2_without_sensitivity_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="strategy 'mse_v2' needs per-op fallback gains"):
+        run("mse_v2", SyntheticModel(8, "few_sensitive", seed=1), tmp_path, adaptor=NoSensitivity())
+
+
 def test_hawq_v2_without_hessian_support_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(ConfigError, match="strategy 'hawq_v2' needs Hessian-trace sensitivity"):
         run("hawq_v2", SyntheticModel(8, "few_sensitive", seed=1), tmp_path, adaptor=NoSensitivity())
@@ -178,6 +191,7 @@ def _check_order_independence(driver, name, workers, seed, timeout, max_trials):
         assert all(c in remaining for c in seq_props), f"{name}: a sequential proposal is missing in parallel"
 
 
+@pytest.mark.filterwarnings("ignore:exhaustive. the tuning space")
 @hypothesis_settings(20)
 @given(st.sampled_from(GENERATOR_STYLE), st.integers(2, 6), st.integers(0, 10_000), st.sampled_from([0.0, 600.0]))
 def test_choice_does_not_depend_on_arrival_order(driver, name, workers, seed, timeout) -> None:

@@ -6,26 +6,20 @@ Plan:
    rank its quantized ops by the MSE between fp32 and quantized outputs (one
    inspection by the adaptor, cached), fall back one by one in that order (most
    sensitive first), then accumulated in the order the one-by-one trials' accuracy
-   measured (best first).
+   measured (best first). An adaptor without MSE sensitivity: a warning, and
+   bottom-up order instead.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator
 from typing import Any, ClassVar
 
-from inc_core import Batch, TuneConfig, TuneStrategy
+from inc_core import Batch, NotSupportedError, TuneStrategy
 from inc_strategies import stages
 
-
-def best_of(strategy: TuneStrategy, configs: list[TuneConfig]) -> TuneConfig:
-    """The config among ``configs`` whose consumed trial scored best (the first if none scored)."""
-    scored = [t for t in strategy.trials if t.config in set(configs) and t.score is not None]
-    best = scored[0] if scored else None
-    for trial in scored[1:]:
-        if strategy.better_score(trial.score, best.score if best else None):
-            best = trial
-    return best.config if best else configs[0]
+logger = logging.getLogger("inc.strategy.mse")
 
 
 class MSETuneStrategy(TuneStrategy):
@@ -49,9 +43,13 @@ class MSETuneStrategy(TuneStrategy):
         trials = yield Batch(configs)
         if any(t.passed for t in trials) and self.context.timeout == 0:
             return
-        base = best_of(self, configs)
-        scores = self.context.sensitivity("mse", base)
-        order = stages.sensitivity_order(scores, [op.name for op in stages.quantized_ops(self.space, base)])
+        base = stages.best_of(self, configs)
+        quantized = [op.name for op in stages.quantized_ops(self.space, base)]
+        try:
+            order = stages.sensitivity_order(self.context.sensitivity("mse", base), quantized)
+        except NotSupportedError as exc:
+            logger.warning("mse: the adaptor has no per-op MSE (%s); falling back in bottom-up order instead", exc)
+            order = list(reversed(quantized))
         for dtype in stages.float_dtypes(self.space):
             if (yield from stages.fallback_pass(self, base, dtype, order)):
                 return

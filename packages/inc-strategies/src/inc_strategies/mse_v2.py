@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any, ClassVar
 
-from inc_core import Batch, TuneStrategy
+from inc_core import Batch, ConfigError, NotSupportedError, TuneConfig, TuneStrategy
 from inc_strategies import stages
-from inc_strategies.mse import best_of
 
 
 class MSE_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
@@ -37,7 +36,7 @@ class MSE_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
         if any(t.passed for t in trials) and self.context.timeout == 0:
             return
         dtype = self.options["fallback_dtype"]
-        config = best_of(self, configs)
+        config = stages.best_of(self, configs)
         fallen: list[tuple[str, float]] = []
         passed = any(t.passed for t in trials)
         self.stage = f"greedy fallback to {dtype}"
@@ -47,7 +46,7 @@ class MSE_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
             ]
             if not candidates:
                 return
-            gains = self.context.sensitivity("mse_v2", config, candidates)
+            gains = self._gains(config, candidates)
             name = stages.sensitivity_order(gains, candidates)[0]
             fallen.append((name, gains.get(name, 0.0)))
             config = stages.fallback(self.space, config, [name], dtype)
@@ -62,3 +61,12 @@ class MSE_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
             trial = yield candidate
             if trial.passed:
                 config = candidate
+
+    def _gains(self, config: TuneConfig, candidates: list[str]) -> dict[str, float]:
+        try:
+            return dict(self.context.sensitivity("mse_v2", config, candidates))
+        except NotSupportedError as exc:
+            raise ConfigError(
+                f"strategy 'mse_v2' needs per-op fallback gains (mse_v2 sensitivity), which this adaptor "
+                f"does not provide ({exc}); use strategy 'mse', 'basic' or 'auto'"
+            ) from exc

@@ -255,6 +255,16 @@ def random_unseen(
     return None
 
 
+def best_of(strategy: TuneStrategy, configs: list[TuneConfig]) -> TuneConfig:
+    """The config among ``configs`` whose consumed trial scored best (the first if none scored)."""
+    scored = [t for t in strategy.trials if t.config in set(configs) and t.score is not None]
+    best = scored[0] if scored else None
+    for trial in scored[1:]:
+        if strategy.better_score(trial.score, best.score if best else None):
+            best = trial
+    return best.config if best else configs[0]
+
+
 def plan_lines(doc: str | None) -> list[str]:
     """The numbered stages of a strategy module's ``Plan:`` docstring section, one line each.
 
