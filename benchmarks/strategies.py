@@ -23,6 +23,7 @@ from typing import Any
 
 from inc_core import TuneStrategy, TuningConfig, autotune
 from inc_core.plugins import get_plugin_manager
+from inc_core.runner import TuningRun
 from inc_core.testing import PROFILES, SyntheticAdaptor, SyntheticModel, synthetic_accuracy
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "strategies.md"
@@ -38,7 +39,7 @@ overhead per trial (history of 5,000-op configs) would take the whole 10-minute 
 
 def cap(strategy: str, n_ops: int, quick: bool = False) -> int:
     """Trial budget: black-box strategies 100 (50 quick); guided ones 3N + 100 (enough for basic's
-    ~C + 2N) up to N = 500, and 600 beyond (rows that hit it are reported as not reached)."""
+    ~C + 2N) up to N = 500, and `GUIDED_CAP_LARGE` beyond (rows that hit it are reported as such)."""
     if strategy in BLACK_BOX:
         return BLACK_BOX_CAP // 2 if quick else BLACK_BOX_CAP
     return 3 * n_ops + 100 if n_ops <= 500 else GUIDED_CAP_LARGE
@@ -72,30 +73,40 @@ class Timed(SyntheticAdaptor):
 
 
 class StrategyClock:
-    """Accumulates time spent inside a strategy class's ask/tell (minus sensitivity calls)."""
+    """Accumulates time spent inside a strategy class's ask/tell, minus the sensitivity
+    service (``TuningRun.sensitivity``: the adaptor's computation and core's caching of it)."""
 
-    def __init__(self, cls: type[TuneStrategy], adaptor: Timed) -> None:
-        self.cls, self.adaptor, self.seconds = cls, adaptor, 0.0
-        self._ask, self._tell = cls.ask, cls.tell
+    def __init__(self, cls: type[TuneStrategy]) -> None:
+        self.cls, self.seconds, self.service = cls, 0.0, 0.0
+        self._ask, self._tell, self._sensitivity = cls.ask, cls.tell, TuningRun.sensitivity
 
     def __enter__(self) -> StrategyClock:
         clock = self
 
         def timed(method):
             def wrapper(strategy, *args, **kwargs):
-                start, adaptor_before = time.perf_counter(), clock.adaptor.seconds
+                start, service_before = time.perf_counter(), clock.service
                 try:
                     return method(strategy, *args, **kwargs)
                 finally:
-                    clock.seconds += time.perf_counter() - start - (clock.adaptor.seconds - adaptor_before)
+                    clock.seconds += time.perf_counter() - start - (clock.service - service_before)
 
             return wrapper
 
+        def sensitivity(run, *args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return clock._sensitivity(run, *args, **kwargs)
+            finally:
+                clock.service += time.perf_counter() - start
+
         self.cls.ask, self.cls.tell = timed(self._ask), timed(self._tell)
+        TuningRun.sensitivity = sensitivity
         return self
 
     def __exit__(self, *_: object) -> None:
         self.cls.ask, self.cls.tell = self._ask, self._tell
+        TuningRun.sensitivity = self._sensitivity
 
 
 def measure(strategy: str, profile: str, n_ops: int, quick: bool = False) -> dict[str, Any]:
@@ -111,7 +122,7 @@ def measure(strategy: str, profile: str, n_ops: int, quick: bool = False) -> dic
             evals["seconds"] += time.perf_counter() - start
 
     cls = get_plugin_manager().strategies.get(strategy).cls
-    with tempfile.TemporaryDirectory() as tmp, StrategyClock(cls, adaptor) as clock, warnings.catch_warnings():
+    with tempfile.TemporaryDirectory() as tmp, StrategyClock(cls) as clock, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         config = TuningConfig(
             strategy=strategy, run_dir=Path(tmp) / "run", max_trials=cap(strategy, n_ops, quick), tolerable_loss=0.01
@@ -202,10 +213,12 @@ def main() -> None:
         "every strategy on `inc_core.testing.SyntheticModel` profiles (seed 0), 1% relative goal, `timeout=0` (stop at",
         "the first passing config), synthetic adaptor with noisy sensitivity scores.",
         "*evals*: trials evaluated until the goal was met or the cap (*met* `no (cap)`: the cap",
-        "ended the run); *latency*: the chosen config's latency relative to fp32; *strategy",
-        "ms/trial*: time inside the strategy's ask/tell (the adaptor's sensitivity computation",
-        "excluded); *overhead ms/trial*: all of the tuner's own time (strategy, history, logging,",
-        "bookkeeping), i.e. wall time minus quantize/evaluate/benchmark. *cap*: `max_trials`",
+        "ended the run); *latency*: the chosen config's latency relative to fp32;",
+        "*strategy ms/trial*: time inside the strategy's ask/tell, the sensitivity service",
+        "excluded (the adaptor's computation and core's caching of it); *overhead ms/trial*: all",
+        "of the tuner's own time (strategy, history, logging, bookkeeping, one-off run setup and",
+        "best-config writing), i.e. wall time minus quantize/evaluate/benchmark/sensitivity",
+        "computation, per trial. *cap*: `max_trials`",
         f"(black-box strategies {cap('random', 50, args.quick)}; guided ones 3N + 100 up to N = 500,",
         f"{GUIDED_CAP_LARGE} beyond). Whole run: {total:.0f} s on a shared 2-core machine.",
         "",
