@@ -131,3 +131,13 @@ def test_auto_with_time_left_tries_bf16_for_the_fallen_back_ops(tmp_path) -> Non
     result = autotune(model, config, synthetic_accuracy, adaptor=SyntheticAdaptor())
     assert result.met_goal and any(t.stage == "refine: fallen-back ops in bf16" for t in result.trials)
     assert {result.best_config[n].dtype for n in result.best_config.float_ops()} == {"bf16"}
+
+
+def test_basic_block_wise_fallback_goes_last_block_first_accumulated(tune_scripted, tmp_path) -> None:
+    model = SyntheticModel(6, "flat", op_types=("Add",))
+    model.names = [f"layer.{i // 2}.add.{i}" for i in range(6)]  # three blocks of two ops
+    result, _, _ = tune_scripted("basic", model, [0.5, 0.5, 1.0], tmp_path)
+    assert [t.stage for t in result.trials[1:]] == ["block-wise fallback to bf16"] * 2
+    assert result.trials[1].config.float_ops() == ["layer.2.add.4", "layer.2.add.5"]
+    assert result.best_config.float_ops() == [f"layer.{i // 2}.add.{i}" for i in range(2, 6)]
+    assert result.met_goal and len(result.trials) == 3

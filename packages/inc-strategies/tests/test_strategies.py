@@ -202,3 +202,18 @@ def test_choice_does_not_depend_on_arrival_order(driver, name, workers, seed, ti
 @given(st.sampled_from(["bayesian", "tpe"]), st.integers(2, 8), st.integers(0, 10_000))
 def test_black_box_choice_does_not_depend_on_arrival_order(driver, name, workers, seed) -> None:
     _check_order_independence(driver, name, workers, seed, timeout=600.0, max_trials=14)
+
+
+def test_importing_the_plugin_and_every_strategy_module_imports_no_scipy_or_optuna() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, inc_strategies.plugin\n"
+        "from inc_core.plugins import get_plugin_manager\n"
+        "get_plugin_manager().strategies.get('tpe')\n"
+        f"for name in {list(STRATEGIES)!r}: __import__('inc_strategies.' + name)\n"
+        "heavy = [m for m in ('scipy', 'optuna', 'sklearn', 'torch', 'onnxruntime') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
