@@ -44,6 +44,8 @@ WIDE_DIMS, WIDE_STARTS = 20, 2
 """Above ``WIDE_DIMS`` dimensions the strategy runs at most ``WIDE_STARTS`` L-BFGS-B starts per proposal."""
 RANDOM_ATTEMPTS = 1000
 _SQRT5 = math.sqrt(5.0)
+Point = Sequence[float] | np.ndarray | Mapping[str, float]
+"""A point of a `TargetSpace`: coordinates in ``keys`` order, or a name -> value mapping."""
 
 
 class TargetSpace:
@@ -64,7 +66,7 @@ class TargetSpace:
     def __len__(self) -> int:
         return len(self._target)
 
-    def __contains__(self, x: Sequence[float] | Mapping[str, float]) -> bool:
+    def __contains__(self, x: Point) -> bool:
         return self._as_key(x) in self._seen
 
     @property
@@ -79,7 +81,7 @@ class TargetSpace:
     def dim(self) -> int:
         return len(self.keys)
 
-    def _as_key(self, x: Sequence[float] | Mapping[str, float]) -> tuple[float, ...]:
+    def _as_key(self, x: Point) -> tuple[float, ...]:
         if isinstance(x, Mapping):
             x = [x[k] for k in self.keys]
         return tuple(float(v) for v in np.asarray(x, dtype=float).ravel())
@@ -87,10 +89,10 @@ class TargetSpace:
     def params_to_array(self, params: Mapping[str, float]) -> np.ndarray:
         return np.array([params[k] for k in self.keys], dtype=float)
 
-    def array_to_params(self, x: Sequence[float]) -> dict[str, float]:
+    def array_to_params(self, x: Sequence[float] | np.ndarray) -> dict[str, float]:
         return dict(zip(self.keys, (float(v) for v in x), strict=True))
 
-    def register(self, params: Sequence[float] | Mapping[str, float], target: float) -> None:
+    def register(self, params: Point, target: float) -> None:
         """Record a point's target; registering the same point twice is a `KeyError`."""
         key = self._as_key(params)
         if key in self._seen:
@@ -99,7 +101,7 @@ class TargetSpace:
         self._params = np.vstack([self._params, np.array(key)])
         self._target = np.append(self._target, float(target))
 
-    def get_target(self, params: Sequence[float] | Mapping[str, float]) -> float:
+    def get_target(self, params: Point) -> float:
         """The target registered for ``params`` (`KeyError` if it was never registered)."""
         return self._seen[self._as_key(params)]
 
@@ -272,6 +274,7 @@ def acq_max(
 
     def objective(x: np.ndarray) -> Any:
         if use_gradient:
+            assert with_gradient is not None
             value, grad = with_gradient(x, gp, y_max)
             return -value, -grad
         return -float(np.asarray(ac(x.reshape(1, -1), gp, y_max))[0])

@@ -65,11 +65,11 @@ def quantized_type_wise(space: TuningSpace) -> Iterator[TuneConfig]:
     seen = {base}
     for combo in _product([options for _, options in per_type]):
         by_type = {op_type: option for (op_type, _), option in zip(per_type, combo, strict=True)}
-        changes = {
-            op.name: by_type[op.type]
-            for op in space.ops
-            if by_type.get(op.type) is not None and by_type[op.type] in op.options
-        }
+        changes: dict[str, OpOption] = {}
+        for op in space.ops:
+            option = by_type.get(op.type)
+            if option is not None and option in op.options:
+                changes[op.name] = option
         config = base.replace(changes)
         if config not in seen:
             seen.add(config)
@@ -80,7 +80,8 @@ def _product(choices: Sequence[Sequence[OpOption]]) -> Iterator[tuple[OpOption |
     """Cartesian product where a type without quantized options contributes None."""
     import itertools
 
-    return itertools.product(*[list(c) or [None] for c in choices])
+    options: list[list[OpOption | None]] = [list(c) or [None] for c in choices]
+    return itertools.product(*options)
 
 
 def lower_bit(space: TuningSpace, base: TuneConfig) -> TuneConfig | None:
