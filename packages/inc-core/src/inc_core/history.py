@@ -59,7 +59,7 @@ def encode_config(config: TuneConfig, default: TuneConfig | None) -> str:
         return config.to_json()
     base = default.ops
     changed = {
-        name: option.to_dict()
+        name: option._json_fields  # computed once per option; json.dumps only reads it
         for name, option in config.ops.items()
         if base.get(name) is not option and base.get(name) != option
     }

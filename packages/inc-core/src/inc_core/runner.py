@@ -115,6 +115,13 @@ def resolve_adaptor(model: Any, adaptor: Adaptor | str | None, pm: IncPluginMana
     )
 
 
+def _digest(names: Sequence[str]) -> str:
+    """A short stable key for a list of op names (a 10,000-op list would bloat the cache key)."""
+    import hashlib
+
+    return hashlib.sha1("\n".join(names).encode(), usedforsecurity=False).hexdigest()
+
+
 def default_run_dir(strategy: str) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return Path("inc_runs") / f"{strategy}-{stamp}-{time.time_ns() % 10**6:06d}"
@@ -196,7 +203,7 @@ class TuningRun:
         """Per-op scores from the adaptor, cached in the history (a resumed run does not recompute)."""
         if method not in SENSITIVITY_METHODS:
             raise ConfigError(f"unknown sensitivity method {method!r}; valid: {', '.join(SENSITIVITY_METHODS)}")
-        key = method if ops is None else f"{method}:{','.join(sorted(ops))}"
+        key = method if ops is None else f"{method}:{_digest(sorted(ops))}"
         assert self.history is not None
         cached = self.history.get_sensitivity(key, config)
         if cached is not None:

@@ -108,6 +108,11 @@ class OpOption:
         return {"dtype": self.dtype, "mode": self.mode, **dict(self.params)}
 
     def to_dict(self) -> dict[str, Any]:
+        return dict(self._json_fields)
+
+    @functools.cached_property
+    def _json_fields(self) -> dict[str, Any]:
+        """JSON-ready fields, computed once (options are shared by thousands of configs)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.fields().items()}
 
     @classmethod
