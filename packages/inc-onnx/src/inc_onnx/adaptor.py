@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from inc_core import Adaptor, AdaptorError, Calibration, Capability, ConfigError, NotSupportedError, TuneConfig
+from inc_core.timing import median_latency
 
 if TYPE_CHECKING:
     import onnx
@@ -156,14 +155,7 @@ class OnnxAdaptor(Adaptor):
         model = self._as_model(model)
         feed = self._feeds_for(model, calibration)[0]
         sess = session(model, threads=self.threads, workdir=self._root)
-        for _ in range(self.warmup):
-            sess.run(None, feed)
-        times = []
-        for _ in range(max(1, self.repetitions)):
-            start = time.perf_counter()
-            sess.run(None, feed)
-            times.append(time.perf_counter() - start)
-        return float(statistics.median(times))
+        return median_latency(lambda: sess.run(None, feed), self.warmup, self.repetitions)
 
     def op_sensitivity(
         self,

@@ -15,7 +15,6 @@ Ops in fp32 are untouched: no observer, quantize or dequantize node.
 from __future__ import annotations
 
 import logging
-import statistics
 import sys
 import threading
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from inc_core import Adaptor, AdaptorError, Calibration, Capability, ConfigError, OpOption, TuneConfig
+from inc_core.timing import median_latency
 from inc_torch.graph import OpInfo
 from inc_torch.inputs import Batch
 
@@ -243,14 +243,7 @@ class TorchAdaptor(Adaptor):
         example = self._any_example(model, calibration)
         runner = self._compiled_model(model) if self.compile else model
         with self._threads(), torch.no_grad():
-            for _ in range(max(1, self.warmup)):
-                example.call(runner)
-            times = []
-            for _ in range(max(1, self.repetitions)):
-                t0 = time.perf_counter()
-                example.call(runner)
-                times.append(time.perf_counter() - t0)
-        return float(statistics.median(times))
+            return median_latency(lambda: example.call(runner), max(1, self.warmup), self.repetitions)
 
     def op_sensitivity(
         self,
