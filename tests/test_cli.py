@@ -13,7 +13,7 @@ import pytest
 RUN_FILE = """
 model:
   factory: inc_core.testing:SyntheticModel
-  args: {n_ops: 60, profile: few_sensitive, seed: 2}
+  args: {n_ops: 60, profile: flat, seed: 2}
 evaluation:
   function: inc_core.testing:synthetic_accuracy
 tuning:
@@ -97,7 +97,7 @@ def test_missing_run_file(tmp_path) -> None:
 )
 def test_bad_model_section(tmp_path, replacement, message) -> None:
     text = RUN_FILE.replace(
-        "model:\n  factory: inc_core.testing:SyntheticModel\n  args: {n_ops: 60, profile: few_sensitive, seed: 2}\n",
+        "model:\n  factory: inc_core.testing:SyntheticModel\n  args: {n_ops: 60, profile: flat, seed: 2}\n",
         replacement,
     )
     write(tmp_path, text)

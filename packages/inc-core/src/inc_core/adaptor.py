@@ -8,7 +8,7 @@ sensitivity scores.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -86,6 +86,29 @@ class Adaptor(abc.ABC):
         """Median latency in seconds of one inference (warm-up and repetitions inside)."""
         raise NotSupportedError(f"adaptor {self.name!r} cannot benchmark models")
 
+    def benchmark_many(self, models: Sequence[Any], calibration: Calibration) -> list[float]:
+        """Latency (s) of each model on the same input, timed interleaved in one process.
+
+        Core compares every candidate with fp32 through one call, so the speed-up is a
+        paired ratio that load on a shared machine does not decide. Adaptors override this
+        with `inc_core.timing.interleaved_latency` on the user's runtime settings; this
+        default times the models one after another with `benchmark` (not paired).
+        """
+        return [self.benchmark(model, calibration) for model in models]
+
+    def tensor_values(
+        self, model: Any, calibration: Calibration, names: Sequence[str], batches: int = 2
+    ) -> Iterator[dict[str, Any]]:
+        """Run ``model`` on the first ``batches`` calibration batches; yield each batch's named tensors.
+
+        ``model`` is the fp32 model or one this adaptor's `quantize` produced; ``names``
+        come from the capability (`OpSpec.inputs`/`outputs`, `Capability.outputs`). In a
+        quantized model a name means the float value at that point of the original graph.
+        Values are numpy arrays; names the model cannot expose are left out. Core's
+        framework-neutral sensitivity (`inc_core.sensitivity`) and range checks use this.
+        """
+        raise NotSupportedError(f"adaptor {self.name!r} cannot read tensor values")
+
     def op_sensitivity(
         self,
         model: Any,
@@ -94,7 +117,12 @@ class Adaptor(abc.ABC):
         method: str = "mse",
         ops: Sequence[str] | None = None,
     ) -> Mapping[str, float]:
-        """Per-op sensitivity scores (higher = quantizing the op hurts more); see `SENSITIVITY_METHODS`."""
+        """Per-op sensitivity scores (higher = quantizing the op hurts more); see `SENSITIVITY_METHODS`.
+
+        Core computes ``mse``/``mse_v2`` itself from `tensor_values`; this hook is for
+        methods only the framework can compute (``hawq_v2`` needs autograd), and for
+        adaptors without `tensor_values`.
+        """
         raise NotSupportedError(f"adaptor {self.name!r} does not compute op sensitivity ({method})")
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default

@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS trials (
     model_size INTEGER,
     error TEXT,
     started_at REAL NOT NULL,
-    ended_at REAL
+    ended_at REAL,
+    speedup REAL
 );
 CREATE TABLE IF NOT EXISTS sensitivity (
     method TEXT NOT NULL,
@@ -89,6 +90,9 @@ class TrialHistory:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(trials)")}
+            if "speedup" not in columns:  # histories written before paired speed-ups were recorded
+                self._db.execute("ALTER TABLE trials ADD COLUMN speedup REAL")
         except sqlite3.DatabaseError as exc:
             raise HistoryError(f"{self.path}: not a usable inc history database ({exc})") from exc
         version = self.get_meta("format_version")
@@ -155,7 +159,7 @@ class TrialHistory:
         with self._lock:
             self._db.execute(
                 "UPDATE trials SET state=?, metrics=?, score=?, passed=?, latency=?, model_size=?, error=?, "
-                "ended_at=? WHERE number=?",
+                "ended_at=?, speedup=? WHERE number=?",
                 (
                     trial.state.value,
                     json.dumps(dict(trial.metrics)),
@@ -165,6 +169,7 @@ class TrialHistory:
                     trial.model_size,
                     trial.error,
                     trial.ended_at or time.time(),
+                    trial.speedup,
                     trial.number,
                 ),
             )
@@ -183,12 +188,12 @@ class TrialHistory:
         with self._lock:
             rows = self._db.execute(
                 "SELECT number, seq, stage, state, config, metrics, score, passed, latency, model_size, error, "
-                "started_at, ended_at FROM trials ORDER BY number"
+                "started_at, ended_at, speedup FROM trials ORDER BY number"
             ).fetchall()
         return [self._row_to_trial(row) for row in rows]
 
     def _row_to_trial(self, row: Sequence[Any]) -> Trial:
-        number, seq, stage, state, config, metrics, score, passed, latency, size, error, started, ended = row
+        number, seq, stage, state, config, metrics, score, passed, latency, size, error, started, ended, speedup = row
         return Trial(
             number=number,
             config=decode_config(config, self._default),
@@ -200,6 +205,7 @@ class TrialHistory:
             passed=bool(passed),
             latency=latency,
             model_size=size,
+            speedup=speedup,
             error=error,
             started_at=started,
             ended_at=ended or 0.0,

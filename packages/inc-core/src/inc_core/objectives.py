@@ -1,8 +1,9 @@
 """Objectives that choose among configs meeting the accuracy goal: latency and model size.
 
-Each objective is normalised by its fp32 baseline so weights mix seconds and bytes
-meaningfully; lower cost is better. The Pareto set is computed on
-(score, latency, size) over passing trials.
+Each objective is a ratio to its fp32 baseline so weights mix seconds and bytes
+meaningfully; lower cost is better and 1.0 is "as costly as fp32". Latency enters as
+1 / the trial's paired speed-up (candidate and fp32 timed in one benchmark) when there
+is one. The Pareto set is computed on (score, latency, size) over passing trials.
 """
 
 from __future__ import annotations
@@ -25,19 +26,39 @@ class Objectives:
     def measures_latency(self) -> bool:
         return self.weights.get("latency", 0) > 0
 
+    def ratios(self, trial: Trial) -> dict[str, float | None]:
+        """Each weighted objective of ``trial`` relative to fp32 (0.5 = half the fp32 cost); None if unmeasured."""
+        ratios: dict[str, float | None] = {}
+        for name, weight in self.weights.items():
+            if weight <= 0:
+                continue
+            if name == "latency":
+                if trial.speedup:
+                    ratios[name] = 1.0 / trial.speedup
+                elif trial.latency is not None and self.baseline_latency:
+                    ratios[name] = trial.latency / self.baseline_latency
+                else:
+                    ratios[name] = None
+            else:
+                size = trial.model_size
+                ratios[name] = size / self.baseline_size if size is not None and self.baseline_size else None
+        return ratios
+
+    def relative_cost(self, trial: Trial) -> float | None:
+        """Weighted mean of `ratios` (1.0 = fp32); None when a weighted objective is unmeasured."""
+        ratios = self.ratios(trial)
+        if not ratios or any(r is None for r in ratios.values()):
+            return None
+        total = sum(self.weights[name] for name in ratios)
+        return sum(self.weights[name] * r for name, r in ratios.items() if r is not None) / total
+
     def cost(self, trial: Trial) -> float:
-        """Weighted, baseline-normalised cost (1.0 = as costly as fp32); 0 when nothing is weighted."""
-        total = 0.0
-        for name, value, base in (
-            ("latency", trial.latency, self.baseline_latency),
-            ("model_size", trial.model_size, self.baseline_size),
-        ):
-            weight = self.weights.get(name, 0.0)
-            if weight > 0 and value is not None and base:
-                total += weight * value / base
-            elif weight > 0:
-                total += weight  # unmeasured: assume no gain over fp32
-        return total
+        """Weighted cost for ranking (1.0 = fp32); an unmeasured objective counts as no gain over fp32."""
+        ratios = self.ratios(trial)
+        if not ratios:
+            return 0.0
+        total = sum(self.weights[name] for name in ratios)
+        return sum(self.weights[name] * (1.0 if r is None else r) for name, r in ratios.items()) / total
 
 
 def pareto_front(trials: Sequence[Trial], higher_is_better: bool = True) -> list[Trial]:

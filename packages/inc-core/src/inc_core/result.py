@@ -17,8 +17,12 @@ class TuningResult:
 
     ``best_model``/``best_config``/``best_trial``: the best passing trial if any,
     else the best trial so far (``met_goal`` False), else the fp32 model with no
-    config. ``trials``: every trial in start order. ``pareto``: passing trials not
-    dominated on (score, latency, size).
+    config. ``met_goal``: the best trial passed the accuracy criterion *and* beat fp32 by
+    ``min_gain`` (`inc_core.goal`); ``reason`` says why not when it did not.
+    ``speedup``/``compression``: the best trial's paired speed-up and size ratio vs fp32.
+    ``cost_model``: the measured presets (`inc_core.cost.CostModel.to_dict`).
+    ``trials``: every trial in start order. ``pareto``: passing trials not dominated on
+    (score, latency, size).
     """
 
     best_model: Any
@@ -36,6 +40,16 @@ class TuningResult:
     config_path: Path | None = None
     baseline_latency: float | None = None
     baseline_size: int | None = None
+    reason: str = ""
+    cost_model: Mapping[str, Any] | None = None
+
+    @property
+    def speedup(self) -> float | None:
+        return self.best_trial.speedup if self.best_trial is not None else None
+
+    @property
+    def compression(self) -> float | None:
+        return self.best_trial.compression if self.best_trial is not None else None
 
     @property
     def evaluated_trials(self) -> list[Trial]:
@@ -47,6 +61,7 @@ class TuningResult:
         best = self.best_trial
         return {
             "met_goal": self.met_goal,
+            "reason": self.reason,
             "stop_reason": self.stop_reason,
             "baseline": dict(self.baseline),
             "baseline_score": self.baseline_score,
@@ -56,6 +71,8 @@ class TuningResult:
             "best_score": best.score if best else None,
             "best_latency": best.latency if best else None,
             "best_model_size": best.model_size if best else None,
+            "speedup": self.speedup,
+            "compression": self.compression,
             "baseline_latency": self.baseline_latency,
             "baseline_model_size": self.baseline_size,
             "best_config_summary": self.best_config.summary() if self.best_config else None,

@@ -7,7 +7,6 @@ model -> adaptor.capability -> TuningSpace -> strategy.ask -> executor runs tria
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -17,6 +16,7 @@ from typing import Any
 
 from inc_core.adaptor import SENSITIVITY_METHODS, Adaptor, Calibration
 from inc_core.config import TuningConfig
+from inc_core.cost import CostModel
 from inc_core.errors import (
     AdaptorError,
     BaselineError,
@@ -29,6 +29,7 @@ from inc_core.errors import (
 )
 from inc_core.evaluator import Evaluator
 from inc_core.executors import TrialBackend, make_backend
+from inc_core.goal import Goal
 from inc_core.history import CANCELLED, TrialHistory
 from inc_core.monitor import StopReason, TuningMonitor
 from inc_core.objectives import Objectives, pareto_front
@@ -61,6 +62,7 @@ class TrialOutcome:
     model_size: int | None = None
     error: str | None = None
     model: Any = None
+    speedup: float | None = None
 
 
 @dataclass
@@ -72,7 +74,7 @@ class TrialJob:
     calibration: Calibration
     evaluator: Evaluator
     baseline: Mapping[str, float]
-    objectives: Objectives
+    measure_latency: bool
     keep_model: bool = True
 
     def __call__(self, config: TuneConfig) -> TrialOutcome:
@@ -85,16 +87,20 @@ class TrialJob:
         except Exception as exc:  # the user's eval function failed on this model
             return TrialOutcome(None, error=f"evaluation failed: {type(exc).__name__}: {exc}")
         passed = self.evaluator.passes(metrics, self.baseline)
-        latency = size = None
+        latency = size = speedup = None
         try:
-            if passed and self.objectives.measures_latency:
-                latency = self.adaptor.benchmark(quantized, self.calibration)
+            if passed and self.measure_latency:
+                # Paired with fp32 in one interleaved benchmark: the ratio, not the absolute
+                # time, says whether this config is faster on a shared machine.
+                reference, latency = self.adaptor.benchmark_many([self.model, quantized], self.calibration)
+                speedup = reference / latency if latency else None
             size = self.adaptor.model_size(quantized)
         except NotSupportedError:
             pass
         except Exception as exc:
             return TrialOutcome(metrics, passed, error=f"measuring objectives failed: {type(exc).__name__}: {exc}")
-        return TrialOutcome(metrics, passed, latency, size, model=quantized if self.keep_model else None)
+        kept = quantized if self.keep_model else None
+        return TrialOutcome(metrics, passed, latency, size, model=kept, speedup=speedup)
 
 
 def resolve_adaptor(model: Any, adaptor: Adaptor | str | None, pm: IncPluginManager) -> Adaptor:
@@ -161,6 +167,8 @@ class TuningRun:
         self.baseline_score = 0.0
         self.target_score = 0.0
         self.objectives = Objectives(dict(tuning_config.objectives))
+        self.goal = Goal(self.objectives, tuning_config.min_gain)
+        self.cost_model: CostModel | None = None
         self.trials: list[Trial] = []
         self.strategy: TuneStrategy | None = None
         self.sensitivity_calls = 0
@@ -209,17 +217,31 @@ class TuningRun:
         if cached is not None:
             return cached
         start = time.perf_counter()
-        scores = dict(self.adaptor.op_sensitivity(self.model, config, self.calibration, method, ops))
+        scores = self._compute_sensitivity(method, config, ops)
         self.sensitivity_seconds += time.perf_counter() - start
         self.sensitivity_calls += 1
         self.history.put_sensitivity(key, config, scores)
         return scores
+
+    def _compute_sensitivity(self, method: str, config: TuneConfig, ops: Sequence[str] | None) -> dict[str, float]:
+        """Core's mse/mse_v2 where the adaptor exposes tensors; the adaptor's own hook otherwise (hawq_v2)."""
+        from inc_core import sensitivity
+
+        assert self.space is not None
+        if method in sensitivity.METHODS and sensitivity.supports_tensors(self.space):
+            compute = sensitivity.METHODS[method]
+            try:
+                return compute(self.adaptor, self.model, self.calibration, self.space, config, ops)
+            except NotSupportedError:
+                pass
+        return dict(self.adaptor.op_sensitivity(self.model, config, self.calibration, method, ops))
 
     # The run ---------------------------------------------------------------------
     def run(self) -> TuningResult:
         self._open_run_dir()
         try:
             self._build_space()
+            self._prepare_space()
             self._measure_baseline()
             assert self.space is not None
             if len(self.space) == 0:
@@ -274,6 +296,18 @@ class TuningRun:
                 "(different model, adaptor or constraints); use a new run_dir"
             )
         self.history.set_meta("space_fingerprint", fingerprint)
+
+    def _prepare_space(self) -> None:
+        """Measure what each mode buys here and prune/reorder the default space (cached per run dir)."""
+        assert self.space is not None and self.history is not None
+        from inc_core.prepare import prepare_space
+
+        prepared = prepare_space(self, self.history.get_meta("prepared_space"))
+        self.space, self.cost_model = prepared.space, prepared.cost_model
+        self.history.set_meta("prepared_space", prepared.to_dict())
+        if self.cost_model is not None:
+            self.objectives = self.cost_model.objectives
+        self.goal = Goal(self.objectives, self.config.min_gain, measurable=prepared.gain_measurable)
         self.history.set_default_config(self.space.default_config())
 
     def _measure_baseline(self) -> None:
@@ -284,24 +318,13 @@ class TuningRun:
             stored = None
         if stored is not None:
             self.baseline = dict(stored["metrics"])
-            self.objectives = Objectives(self.objectives.weights, stored.get("latency"), stored.get("size"))
         else:
             try:
                 self.baseline = self.evaluator.evaluate(self.model)
             except Exception as exc:
                 raise BaselineError(f"evaluating the fp32 baseline failed: {type(exc).__name__}: {exc}") from exc
             self.evaluator.check_baseline(self.baseline)
-            latency = size = None
-            try:
-                if self.objectives.measures_latency:
-                    latency = self.adaptor.benchmark(self.model, self.calibration)
-            except NotSupportedError as exc:
-                logger.warning("latency objective unavailable (%s); ranking passing configs by size", exc)
-                self.objectives = Objectives({**self.objectives.weights, "latency": 0.0, "model_size": 1.0})
-            with contextlib.suppress(NotSupportedError):
-                size = self.adaptor.model_size(self.model)
-            self.objectives = Objectives(self.objectives.weights, latency, size)
-            self.history.set_meta("baseline", {"metrics": self.baseline, "latency": latency, "size": size})
+            self.history.set_meta("baseline", {"metrics": self.baseline})
         self.evaluator.check_baseline(self.baseline)
         self.baseline_score = self.evaluator.score(self.baseline)
         self.target_score = self.evaluator.target(self.baseline)
@@ -312,7 +335,7 @@ class TuningRun:
         strategy.show_baseline_info()
         if self.resume:
             interrupted = self.history.mark_interrupted()
-            finished = self.history.finished_trials()
+            finished = [self.goal.judge(t) for t in self.history.finished_trials()]
             logger.info(
                 "resuming: %d finished trials replayed, %d interrupted will be re-run", len(finished), interrupted
             )
@@ -328,7 +351,14 @@ class TuningRun:
         return options
 
     def _job(self) -> TrialJob:
-        return TrialJob(self.adaptor, self.model, self.calibration, self.evaluator, self.baseline, self.objectives)
+        return TrialJob(
+            self.adaptor,
+            self.model,
+            self.calibration,
+            self.evaluator,
+            self.baseline,
+            self.goal.measurable and self.objectives.measures_latency,
+        )
 
     def drive(self, strategy: TuneStrategy) -> StopReason:
         """The ask/tell loop: keep workers busy, feed results back, stop when the monitor says."""
@@ -340,7 +370,7 @@ class TuningRun:
         reason: StopReason | None = None
         try:
             while True:
-                goal_met = strategy.best_trial is not None and strategy.best_trial.passed and not strategy.atomic_stage
+                goal_met = strategy.best_trial is not None and strategy.best_trial.met and not strategy.atomic_stage
                 reason = self.monitor.stop_reason(goal_met, strategy.finished and not inflight)
                 if reason is not None and (reason is not StopReason.MAX_TRIALS or not inflight):
                     break
@@ -441,6 +471,7 @@ class TuningRun:
                 error=outcome.error,
                 ended_at=ended,
             )
+        finished = self.goal.judge(finished.with_(speedup=outcome.speedup))
         self.monitor.add_trial_result()
         self.history.record_end(finished)
         self.trials.append(finished)
@@ -467,10 +498,10 @@ class TuningRun:
             for trial in sorted((t for t in all_trials if t.cached), key=lambda t: (t.seq, t.number)):
                 strategy.update_best_op_tuning_cfg(trial)
         best = strategy.best_trial if strategy is not None else None
-        met_goal = bool(best and best.passed)
+        met_goal = bool(best and best.met)
         best_model: Any = self.model
         if reason is StopReason.EMPTY_SPACE:
-            met_goal = self.evaluator.passes(self.baseline, self.baseline)
+            met_goal = not self.goal.needs_gain and self.evaluator.passes(self.baseline, self.baseline)
         elif best is not None:
             best_model = self._model_for(best.config)
         result = TuningResult(
@@ -487,11 +518,21 @@ class TuningRun:
             run_dir=self.run_dir,
             baseline_latency=self.objectives.baseline_latency,
             baseline_size=self.objectives.baseline_size,
+            reason="" if met_goal else self._not_met_reason(reason, all_trials),
+            cost_model=self.cost_model.to_dict() if self.cost_model is not None else None,
         )
         self._save(result, strategy)
         self.history.set_meta("result", result.summary())
         self.pm.hook.inc_tuning_end(run=self, result=result)
         return result
+
+    def _not_met_reason(self, reason: StopReason, trials: list[Trial]) -> str:
+        assert self.space is not None
+        if reason is StopReason.EMPTY_SPACE:
+            return reason.value
+        if not any(op.quantized_options for op in self.space.ops) and self.cost_model is not None:
+            return f"no quantization mode is faster than fp32 on this machine ({self.cost_model.describe()})"
+        return self.goal.reason_not_met(trials)
 
     def _all_trials(self) -> list[Trial]:
         """This run's trials plus, on resume, the replayed ones (marked cached), in number order."""
@@ -499,7 +540,9 @@ class TuningRun:
         if not self.resume:
             return sorted(self.trials, key=lambda t: t.number)
         current = {t.number for t in self.trials}
-        replayed = [t.with_(cached=True) for t in self.history.finished_trials() if t.number not in current]
+        replayed = [
+            self.goal.judge(t).with_(cached=True) for t in self.history.finished_trials() if t.number not in current
+        ]
         return sorted([*replayed, *self.trials], key=lambda t: t.number)
 
     def _model_for(self, config: TuneConfig) -> Any:

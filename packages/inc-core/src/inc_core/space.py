@@ -24,14 +24,22 @@ Constraint = Mapping[str, Any]
 
 @dataclass(frozen=True)
 class OpSpec:
-    """One quantizable op: its unique name, its type and its options (first = default)."""
+    """One quantizable op: its unique name, its type and its options (first = default).
+
+    ``inputs``/``outputs``: the activation tensors the op reads and writes, named as the
+    adaptor's `Adaptor.tensor_values` understands them (empty when unknown).
+    """
 
     name: str
     type: str
     options: tuple[OpOption, ...]
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", tuple(dict.fromkeys(self.options)))
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+        object.__setattr__(self, "outputs", tuple(self.outputs))
         if not self.options:
             raise ConfigError(f"op {self.name!r} ({self.type}) has no options")
 
@@ -62,20 +70,39 @@ class OpSpec:
 
 @dataclass(frozen=True)
 class Capability:
-    """What an adaptor can do with one model: ops in graph order and recipe knobs."""
+    """What an adaptor can do with one model: ops in graph order and recipe knobs.
+
+    ``groups``: disjoint sets of ops that share one quantized tensor, so that taking one
+    of them out of quantization alone changes nothing (an Add feeding a Softmax, a
+    residual Add and its LayerNorm): strategies fall them back together. Ops in no
+    group are units of their own. ``outputs``: the model's output tensors (for
+    output-error sensitivity), named as for `OpSpec.inputs`.
+    """
 
     ops: tuple[OpSpec, ...]
     recipes: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     framework: str = ""
+    groups: tuple[tuple[str, ...], ...] = ()
+    outputs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ops", tuple(self.ops))
         object.__setattr__(self, "recipes", {k: tuple(v) for k, v in dict(self.recipes).items()})
+        object.__setattr__(self, "groups", tuple(tuple(g) for g in self.groups if len(g) > 1))
+        object.__setattr__(self, "outputs", tuple(self.outputs))
         seen: set[str] = set()
         for op in self.ops:
             if op.name in seen:
                 raise ConfigError(f"capability lists op {op.name!r} twice; op names must be unique")
             seen.add(op.name)
+        grouped: set[str] = set()
+        for group in self.groups:
+            for name in group:
+                if name not in seen:
+                    raise ConfigError(f"capability group {list(group)} names op {name!r}, which it does not list")
+                if name in grouped:
+                    raise ConfigError(f"capability groups must be disjoint; op {name!r} is in two")
+                grouped.add(name)
 
 
 def _allowed_values(value: Any) -> tuple[Any, ...]:
@@ -97,6 +124,7 @@ def _option_allowed(option: OpOption, constraint: Mapping[str, tuple[Any, ...]])
 
 
 _MISSING = object()
+_CACHED = ("op_types", "tunable_ops")  # cached_property values a copy with other options must recompute
 
 
 def _check_values(op: OpSpec, constraint: Mapping[str, tuple[Any, ...]], where: str) -> None:
@@ -143,6 +171,20 @@ class TuningSpace:
         )
         self.recipes: dict[str, tuple[Any, ...]] = self._constrain_recipes(capability.recipes, recipes or {})
         self._index = {op.name: i for i, op in enumerate(self.ops)}
+        self._units = {name: group for group in capability.groups for name in group}
+
+    def with_options(self, options: Mapping[str, Sequence[OpOption]]) -> TuningSpace:
+        """A copy of this space with some ops' option lists replaced (order kept as given; first = default).
+
+        How measured costs prune and reorder the default space (`inc_core.cost`).
+        """
+        clone = TuningSpace.__new__(TuningSpace)
+        clone.__dict__.update({k: v for k, v in self.__dict__.items() if k not in _CACHED})
+        clone.ops = tuple(
+            OpSpec(op.name, op.type, tuple(options[op.name]), op.inputs, op.outputs) if op.name in options else op
+            for op in self.ops
+        )
+        return clone
 
     @staticmethod
     def _constrain(
@@ -246,13 +288,33 @@ class TuningSpace:
                 raise ConfigError(f"op {name!r}: option {option} is not in its space; valid: {valid}")
         return base.replace(ops, recipes)
 
+    def unit(self, name: str) -> tuple[str, ...]:
+        """The ops that fall back together with op ``name`` (its capability group, or itself)."""
+        return self._units.get(name, (name,))
+
+    def units(self, names: Iterable[str] | None = None) -> list[tuple[str, ...]]:
+        """Fallback units covering ``names`` (default: every op), in order of first appearance."""
+        seen: set[str] = set()
+        result = []
+        for name in names if names is not None else (op.name for op in self.ops):
+            if name in seen:
+                continue
+            unit = self.unit(name)
+            seen.update(unit)
+            result.append(unit)
+        return result
+
     def with_float(self, base: TuneConfig, op_names: Iterable[str], dtype: str = "fp32") -> TuneConfig:
-        """``base`` with the given ops in float ``dtype`` (ops that can't run in it are left as they are)."""
+        """``base`` with the given ops — and the rest of their units — in float ``dtype``.
+
+        Ops that can't run in ``dtype`` are left as they are.
+        """
         changes = {}
-        for name in op_names:
-            option = self.op(name).float_option(dtype)
-            if option is not None:
-                changes[name] = option
+        for unit in self.units(op_names):
+            for name in unit:
+                option = self.op(name).float_option(dtype)
+                if option is not None:
+                    changes[name] = option
         return base.replace(changes)
 
     def ops_of_type(self, op_type: str) -> list[OpSpec]:

@@ -15,7 +15,9 @@ The base turns generator proposals into ask/tell answers so that results may arr
 in any order but the strategy always sees them in proposal order ("lowest index
 wins"): a batch result is handed to the generator only once every lower-index
 result is in. A config already evaluated (earlier in the run or in a resumed
-history) is answered from that result without costing budget.
+history) is answered from that result without costing budget. A config in which
+every op is fp32 — the float model itself — is answered at once as failed and never
+evaluated: it cannot gain anything over fp32.
 """
 
 from __future__ import annotations
@@ -25,14 +27,18 @@ import math
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from inc_core.errors import ConfigError
 from inc_core.space import TuningSpace
 from inc_core.trial import Trial, TrialState
 from inc_core.tune_config import OpOption, TuneConfig
 
+if TYPE_CHECKING:
+    from inc_core.cost import CostModel
+
 logger = logging.getLogger("inc.strategy")
+ALL_FP32 = "not evaluated: every op in fp32 is the float model itself (no gain possible)"
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,11 @@ class StrategyContext(Protocol):
     def elapsed(self) -> float: ...
 
     def trials_used(self) -> int: ...
+
+    @property
+    def cost_model(self) -> CostModel | None:
+        """What each option kind buys on this machine, measured before any evaluation (None: unknown)."""
+        ...
 
 
 @dataclass(eq=False)
@@ -175,7 +186,10 @@ class TuneStrategy:
         return self.space.default_config()
 
     def meet_acc_req(self, trial: Trial | None = None) -> bool:
-        """Whether ``trial`` (default: the last one) met the accuracy goal."""
+        """Whether ``trial`` (default: the last one) passed the accuracy criterion (INC's name).
+
+        Whether it also meets the goal (a real gain over fp32) is ``trial.met``.
+        """
         trial = trial if trial is not None else self.last_trial
         return bool(trial is not None and trial.passed)
 
@@ -212,6 +226,9 @@ class TuneStrategy:
         return self.best_trial.config if self.best_trial else None
 
     def _better_trial(self, a: Trial, b: Trial) -> bool:
+        """Meeting the goal beats passing only; then the objective among passing ones, else the score."""
+        if a.met != b.met:
+            return a.met
         if a.passed != b.passed:
             return a.passed
         if a.passed:
@@ -263,6 +280,9 @@ class TuneStrategy:
                     continue
                 break  # everything issued; wait for results
             known = self._known.get(slot.config)
+            if known is None and not slot.config.reduces_precision():
+                known = Trial(0, slot.config, state=TrialState.FAILED, error=ALL_FP32)
+                self._known[slot.config] = known
             if known is not None:
                 self._fill(slot, known.with_(seq=slot.seq, stage=slot.stage, cached=True))
             elif slot.config in self._waiting:
@@ -310,7 +330,7 @@ class TuneStrategy:
         batch = slot.batch
         if batch is not self._batch or batch.done:
             return  # a result for a batch already closed (stop_on_pass): recorded only
-        stop_at_pass = batch.stop_on_pass or self.context.timeout == 0
+        first_met = self.context.timeout == 0
         while batch.consumed < len(batch.slots):
             current = batch.slots[batch.consumed].trial
             if current is None:
@@ -318,7 +338,7 @@ class TuneStrategy:
             batch.consumed += 1
             batch.results.append(current)
             self._consume(current)
-            if current.passed and stop_at_pass:
+            if (current.passed and batch.stop_on_pass) or (current.met and first_met):
                 self._close(batch)
                 return
         if batch.exhausted and batch.consumed == len(batch.slots):

@@ -22,8 +22,12 @@ class Trial:
 
     ``number`` is the runner's id (order of start); ``seq`` is the strategy's proposal
     order, which decides ties and the parallel "lowest index wins" rule.
-    ``score`` is the scalar accuracy (see `Evaluator.score`); ``latency`` in seconds,
-    ``model_size`` in bytes, both None when not measured.
+    ``score`` is the scalar accuracy (see `Evaluator.score`); ``passed``: it meets the
+    accuracy criterion. ``latency`` in seconds, ``model_size`` in bytes, both None when
+    not measured. ``speedup``: fp32 latency / this latency, timed interleaved in one
+    benchmark (a paired ratio); ``compression``: fp32 size / this size; ``gain``: the
+    weighted objective's improvement over fp32 (0.4 = 1.4x better); ``met``: it meets
+    the goal — passed, and a gain of at least ``min_gain`` (see `inc_core.goal`).
     """
 
     number: int
@@ -36,6 +40,10 @@ class Trial:
     passed: bool = False
     latency: float | None = None
     model_size: int | None = None
+    speedup: float | None = None
+    compression: float | None = None
+    gain: float | None = None
+    met: bool = False
     error: str | None = None
     started_at: float = 0.0
     ended_at: float = 0.0
@@ -64,6 +72,10 @@ class Trial:
             "passed": self.passed,
             "latency": self.latency,
             "model_size": self.model_size,
+            "speedup": self.speedup,
+            "compression": self.compression,
+            "gain": self.gain,
+            "met": self.met,
             "error": self.error,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
@@ -83,6 +95,10 @@ class Trial:
             passed=bool(data.get("passed")),
             latency=data.get("latency"),
             model_size=data.get("model_size"),
+            speedup=data.get("speedup"),
+            compression=data.get("compression"),
+            gain=data.get("gain"),
+            met=bool(data.get("met")),
             error=data.get("error"),
             started_at=float(data.get("started_at", 0.0)),
             ended_at=float(data.get("ended_at", 0.0)),

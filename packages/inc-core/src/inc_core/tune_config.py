@@ -232,6 +232,10 @@ class TuneConfig(Mapping[str, OpOption]):
         config._set(new_ops, {**self.recipes, **recipes} if recipes else self.recipes, ops_hash & _MASK)
         return config
 
+    def reduces_precision(self) -> bool:
+        """Whether any op runs below fp32 (quantized, bf16 or fp16): an all-fp32 config is the float model."""
+        return any(option.dtype != "fp32" for option in self.ops.values())
+
     def float_ops(self) -> list[str]:
         """Names of the ops this config leaves in a float dtype."""
         return [name for name, option in self.ops.items() if option.is_float]
