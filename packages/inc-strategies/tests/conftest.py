@@ -35,6 +35,7 @@ def fake_context(model: SyntheticModel, timeout: float = 0.0, tolerable_loss: fl
 
     class Context:
         seed, baseline_score, higher_is_better, max_trials = 0, baseline, True, 10_000
+        min_gain, cost_model = None, None
         target_score = baseline * (1 - tolerable_loss)
 
         def __init__(self) -> None:

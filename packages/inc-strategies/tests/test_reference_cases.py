@@ -23,19 +23,66 @@ def test_auto_passing_default_is_one_trial_all_int8(tune_scripted, tmp_path) -> 
     assert {o.dtype for o in result.best_config.values()} == {"int8"}
 
 
-@pytest.mark.parametrize(
-    ("scores", "conv", "matmul"),
-    [
-        ([0.9, 1.1, 0.8], {"int8"}, {"bf16"}),
-        ([0.9, 1.1, 1.2], {"int8"}, {"int8"}),
-        ([0.9, 0.8, 1.1], {"bf16"}, {"int8"}),
-    ],
-)
-def test_auto_group_pass_on_convs_and_a_matmul(tune_scripted, tmp_path, scores, conv, matmul) -> None:
-    result, _, _ = tune_scripted("auto", convs_and_final_matmul(), scores, tmp_path)
-    assert len(result.trials) == 3 and result.met_goal
-    assert dtypes(result.best_config, "conv") == conv
-    assert dtypes(result.best_config, "matmul") == matmul
+def test_auto_evaluates_the_measured_presets_fastest_first(tune_scripted, tmp_path) -> None:
+    # The synthetic costs make static the fastest preset, then bf16, then dynamic.
+    result, _, _ = tune_scripted("auto", convs_and_final_matmul(), [0.9, 0.9, 1.1], tmp_path)
+    ranking = sorted(result.cost_model["presets"].items(), key=lambda kv: -kv[1]["speedup"])
+    assert [kind for kind, _ in ranking][:3] == ["static", "bf16", "dynamic"]
+    assert [t.stage for t in result.trials] == [
+        "default config (fastest measured preset)",
+        "bf16 preset",
+        "dynamic preset",
+    ]
+    assert {o.mode for o in result.trials[0].config.values()} == {"static"}
+    assert result.met_goal and result.best_trial.number == 3 and result.speedup > 1.05
+
+
+def transformer_like(hot: tuple[str, ...] = ("matmul_3", "matmul_10")) -> SyntheticModel:
+    """MatMuls and Adds where, as on a CPU transformer, static QDQ and bf16 are slower than fp32."""
+    model = SyntheticModel(24, "flat", op_types=("MatMul", "MatMul", "Add"), speed={"static": 2.5, "bf16": 1.6})
+    model.sensitivity[:] = 1e-6
+    for name in hot:
+        model.sensitivity[model.names.index(name)] = 0.02 * model.base_accuracy
+    return model
+
+
+def test_auto_starts_with_dynamic_when_it_is_the_fast_mode_and_demotes_only_the_culprits(tmp_path) -> None:
+    from inc_core import TuningConfig, autotune
+    from inc_core.testing import SyntheticAdaptor, synthetic_accuracy
+
+    model = transformer_like()
+    config = TuningConfig(strategy="auto", run_dir=tmp_path, max_trials=50)
+    result = autotune(model, config, synthetic_accuracy, adaptor=SyntheticAdaptor(noise=0.0))
+    first = result.trials[0].config
+    assert {first[n].mode for n in model.names if n.startswith("matmul")} == {"dynamic"}
+    assert {first[n].dtype for n in model.names if n.startswith("add")} == {"fp32"}
+    assert all(o.mode != "static" for t in result.trials for o in t.config.values())  # slower: pruned
+    assert result.met_goal and result.speedup > 1.05
+    assert sorted(result.best_config.float_ops()) == sorted(["matmul_3", "matmul_10", *model.names[2::3]])
+    assert len(result.trials) <= 5  # dynamic, weight-only preset, then k = 1, 2
+
+
+def test_auto_demotes_a_culprit_to_a_more_accurate_mode_when_sensitivity_says_it_helps(tmp_path) -> None:
+    from inc_core import TuningConfig, autotune
+    from inc_core.testing import SyntheticAdaptor, synthetic_accuracy
+
+    # Dynamic is barely faster than fp32 as a whole, but removes 90% of the culprits' error.
+    model = SyntheticModel(
+        12, "flat", op_types=("MatMul",), speed={"dynamic": 2.2, "bf16": 1.6}, damage={"dynamic": 0.1}
+    )
+    model.sensitivity[:] = 1e-6
+    model.sensitivity[[2, 7]] = 0.0075
+    config = TuningConfig(strategy="auto", run_dir=tmp_path, max_trials=50)
+    result = autotune(model, config, synthetic_accuracy, adaptor=SyntheticAdaptor(noise=0.0))
+    assert [t.stage.split(":")[0] for t in result.trials] == [
+        "default config (fastest measured preset)",
+        "weight_only preset",
+        "fallback from static",
+        "fallback from static",
+    ]
+    best = result.best_config
+    assert result.met_goal and best["matmul_2"].mode == best["matmul_7"].mode == "dynamic"
+    assert {best[n].mode for n in model.names if n not in ("matmul_2", "matmul_7")} == {"static"}
 
 
 def test_auto_max_trials_one_returns_best_so_far(tune_scripted, tmp_path) -> None:
@@ -46,8 +93,9 @@ def test_auto_max_trials_one_returns_best_so_far(tune_scripted, tmp_path) -> Non
 
 def test_conservative_keeps_the_groups_that_pass(tune_scripted, tmp_path) -> None:
     model = SyntheticModel(4, "flat", seed=0, op_types=("Conv", "Linear"))
-    result, _, _ = tune_scripted("conservative", model, [1.0, 2.1], tmp_path, baseline=2.0)
-    assert len(result.trials) == 2
+    # the default first (fails), then the conv group (fails) and the linear group (passes)
+    result, _, _ = tune_scripted("conservative", model, [1.0, 1.0, 2.1], tmp_path, baseline=2.0)
+    assert len(result.trials) == 3 and result.trials[0].stage == "default config"
     assert dtypes(result.best_config, "conv") == {"bf16"}
     assert dtypes(result.best_config, "linear") == {"int8"}
 
@@ -103,9 +151,9 @@ def test_more_workers_than_configs_end_cleanly(tune_scripted, tmp_path, strategy
 def test_conservative_mixes_static_and_dynamic_groups(tune_scripted, tmp_path) -> None:
     model = SyntheticModel(4, "flat", seed=0, op_types=("Conv", "MatMul"))
     result, _, _ = tune_scripted(
-        "conservative", model, [1.0, 1.0], tmp_path, op_type_dict={"MatMul": {"mode": ["dynamic", "float"]}}
+        "conservative", model, [0.5, 1.0, 1.0], tmp_path, op_type_dict={"MatMul": {"mode": ["dynamic", "float"]}}
     )
-    assert len(result.trials) == 2 and result.met_goal  # exactly G = 2 groups
+    assert len(result.trials) == 3 and result.met_goal  # the default, then exactly G = 2 groups
     modes = {option.mode for option in result.best_config.values()}
     assert modes == {"static", "dynamic"}
 
@@ -129,7 +177,7 @@ def test_auto_with_time_left_tries_bf16_for_the_fallen_back_ops(tmp_path) -> Non
     model = SyntheticModel(40, "few_sensitive", seed=6)
     config = TuningConfig(strategy="auto", run_dir=tmp_path, max_trials=200, timeout=600)
     result = autotune(model, config, synthetic_accuracy, adaptor=SyntheticAdaptor())
-    assert result.met_goal and any(t.stage == "refine: fallen-back ops in bf16" for t in result.trials)
+    assert result.met_goal and any(t.stage == "refine: float units in bf16" for t in result.trials)
     assert {result.best_config[n].dtype for n in result.best_config.float_ops()} == {"bf16"}
 
 

@@ -66,7 +66,7 @@ def test_auto_with_time_left_refines_towards_lower_latency(tmp_path) -> None:
 
 def test_auto_plan_is_printable() -> None:
     plan = AutoTuneStrategy.plan(AutoTuneStrategy.__new__(AutoTuneStrategy))
-    assert plan[0].startswith("1. default") and any("bisection" in line for line in plan)
+    assert plan[0].startswith("1. default") and any("bisect" in line for line in plan)
 
 
 class NoSensitivity(SyntheticAdaptor):
@@ -76,9 +76,7 @@ class NoSensitivity(SyntheticAdaptor):
 
 def test_auto_without_sensitivity_falls_back_to_basic_order(tmp_path) -> None:
     model = SyntheticModel(16, "few_sensitive", seed=7, n_sensitive=1)
-    result = run(
-        "auto", model, tmp_path, adaptor=NoSensitivity(), max_trials=100, strategy_kwargs={"group_pass": False}
-    )
+    result = run("auto", model, tmp_path, adaptor=NoSensitivity(), max_trials=100, strategy_kwargs={"max_presets": 0})
     assert result.met_goal
     assert any(t.stage.startswith("one-by-one") for t in result.trials)
 
@@ -217,3 +215,60 @@ def test_importing_the_plugin_and_every_strategy_module_imports_no_scipy_or_optu
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.filterwarnings("ignore:exhaustive")
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_every_strategy_starts_with_the_default_config(tmp_path, strategy) -> None:
+    model = SyntheticModel(10, "few_sensitive", seed=2)
+    adaptor = SyntheticAdaptor()
+    result = run(strategy, model, tmp_path, adaptor=adaptor, max_trials=3)
+    default = TuningSpace(adaptor.capability(model)).default_config()  # static int8 is the fastest preset here
+    assert result.trials[0].config == default and not result.trials[0].cached
+
+
+@pytest.mark.filterwarnings("ignore:exhaustive")
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_no_strategy_reports_met_without_the_gain_and_none_evaluates_all_float(tmp_path, strategy) -> None:
+    model = SyntheticModel(8, "many_mild", seed=1)
+    result = run(strategy, model, tmp_path, min_gain=4.0, max_trials=25)  # nothing is 5x faster than fp32
+    assert not result.met_goal and not any(t.met for t in result.trials)
+    assert result.reason and ("faster" in result.reason or "passed" in result.reason)
+    evaluated = [t for t in result.trials if not t.cached]
+    assert evaluated and all(t.config.reduces_precision() for t in evaluated)
+
+
+@pytest.mark.parametrize("strategy", ["random", "tpe", "bayesian", "exhaustive"])
+def test_black_box_strategies_sample_only_the_pruned_space(tmp_path, strategy) -> None:
+    # static and bf16 are slower than fp32 here: they leave the default space
+    model = SyntheticModel(6, "many_mild", seed=3, op_types=("MatMul",), speed={"static": 2.5, "bf16": 1.6})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = run(strategy, model, tmp_path, max_trials=12)
+    assert result.cost_model["presets"]["static"]["speedup"] < 1
+    modes = {o.mode for t in result.trials for o in t.config.values()}
+    dtypes = {o.dtype for t in result.trials for o in t.config.values()}
+    assert "static" not in modes and "bf16" not in dtypes and "dynamic" in modes
+
+
+class CountingSensitivity(SyntheticAdaptor):
+    """Records how many ops each ``mse_v2`` request asks about."""
+
+    def __init__(self) -> None:
+        super().__init__(noise=0.0)
+        self.mse_v2_sizes: list[int] = []
+
+    def op_sensitivity(self, model, tune_cfg, calibration, method="mse", ops=None):
+        if method == "mse_v2":
+            self.mse_v2_sizes.append(len(ops) if ops is not None else len(model.names))
+        return super().op_sensitivity(model, tune_cfg, calibration, method, ops)
+
+
+def test_mse_v2_measures_fallback_gains_only_for_the_mse_shortlist(tmp_path) -> None:
+    model = SyntheticModel(40, "few_sensitive", seed=5, n_sensitive=3)
+    adaptor = CountingSensitivity()
+    result = run("mse_v2", model, tmp_path, adaptor=adaptor, max_trials=40, strategy_kwargs={"candidates": 5})
+    assert result.met_goal and adaptor.mse_v2_sizes
+    assert max(adaptor.mse_v2_sizes) <= 5  # not one build per op of the 40
+    hot = set(np.argsort(model.sensitivity)[-3:])
+    assert {model.names.index(n) for n in result.best_config.float_ops()} <= hot

@@ -7,7 +7,7 @@ every op that offers the kind at its first option of that kind, every other op i
 (`Adaptor.benchmark_many`), without calling the user's eval function. Kinds that are
 not faster (or smaller, per the objective weights) than fp32 leave the default space,
 and each op's options are ordered by their kind's measured gain, so the space's default
-config — every strategy's first trial — is the fastest measured mix.
+config — every strategy's first trial — is the fastest measured preset.
 """
 
 from __future__ import annotations
@@ -218,24 +218,41 @@ def prune(space: TuningSpace, cost: CostModel, forced: Iterable[str] = (), drop_
             removed[kind] = reason
             logger.info("%s options leave the default space: %s", kind, reason)
     rank = {kind: _known(gain) for kind, gain in gains.items()}
+    kept = [kind for kind in cost.ranking() if kind in gains and kind not in removed]
+    top = kept[0] if drop_slower and kept and _known(gains[kept[0]]) > 0 else None
     options: dict[str, tuple[OpOption, ...]] = {}
     for op in space.ops:
-        reordered = _reorder(op, rank, removed)
+        reordered = _reorder(op, rank, removed, top)
         if reordered != op.options:
             options[op.name] = reordered
     return Pruning(space.with_options(options) if options else space, removed, kept_forced)
 
 
-def _reorder(op: OpSpec, rank: Mapping[str, float], removed: Mapping[str, str]) -> tuple[OpOption, ...]:
-    """Quantized kinds by gain, then float kinds by gain (fallback dtypes), fp32 last."""
+def _reorder(
+    op: OpSpec, rank: Mapping[str, float], removed: Mapping[str, str], top: str | None
+) -> tuple[OpOption, ...]:
+    """``op``'s kept options, best measured kind first; fp32 last.
+
+    With a ``top`` kind (the gain goal is on), the default config is the ``top`` preset
+    exactly as it was measured: every op offering ``top`` starts with it, and every other
+    op starts in fp32 (a static Add between dynamic MatMuls only adds conversions), its
+    other options following by gain. Without one (accuracy-only), quantized kinds come
+    before float dtypes, each by gain, as INC orders them.
+    """
     kept = [o for o in op.options if option_kind(o) not in removed]
     if not kept:  # an op with neither fp32 nor a kept option: leave it as the adaptor listed it
         return op.options
     position = {o: i for i, o in enumerate(kept)}
+    lacks_top = top is not None and all(option_kind(o) != top for o in kept)
 
     def key(option: OpOption) -> tuple[int, float, int]:
         kind = option_kind(option)
-        tier = 2 if kind == FP32 else 1 if option.is_float else 0
+        if kind == FP32:
+            tier = -1 if lacks_top else 2
+        elif top is not None:
+            tier = 0
+        else:
+            tier = 1 if option.is_float else 0
         return tier, -rank.get(kind, -1e9), position[option]
 
     return tuple(sorted(kept, key=key))

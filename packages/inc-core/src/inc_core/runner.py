@@ -193,6 +193,11 @@ class TuningRun:
     def max_trials(self) -> int:
         return self.config.max_trials
 
+    @property
+    def min_gain(self) -> float | None:
+        """The gain over fp32 a config needs to meet the goal; None when only accuracy counts."""
+        return self.goal.min_gain if self.goal.needs_gain else None
+
     def elapsed(self) -> float:
         return self.monitor.elapsed()
 

@@ -1,130 +1,227 @@
-"""auto (the default): the fastest path to the goal, then a better objective if time allows.
+"""auto (the default): the fastest measured mode first, then only the ops that must leave it.
 
 Plan:
-1. default: every op at its first option (one trial). Passing with ``timeout=0`` ends here.
-2. group pass: conservative's op-type groups (conv, matmul, bmm, linear) quantized one
-   group at a time from all-float, keeping those that pass (at most 4 trials).
-3. sensitivity search: rank the default config's ops by per-op sensitivity (the
-   adaptor's ``mse``); fall back the top-k ops to float, finding the smallest passing k
-   by exponential search (k = 1, 2, 4, ...; one parallel batch) and then bisection:
-   O(log N) trials where one-by-one fallback needs O(N).
+1. default: the space's default config, which core made the fastest measured preset
+   (its cost model timed each uniform mode against fp32 before any evaluation). A
+   config that meets the goal (passes and beats fp32 by ``min_gain``) ends a
+   ``timeout=0`` run here.
+2. presets: the other modes whose measured gain can still meet the goal, fastest
+   first (e.g. dynamic int8 MatMuls, then static QDQ), one trial each (``max_presets``),
+   until one meets it.
+3. fallback search, for each mode faster than any that met the goal and that failed
+   the accuracy criterion, fastest first (with ``timeout=0`` only when none met):
+   rank its fallback units (ops sharing one quantized tensor move together) by core's
+   ``mse`` sensitivity (the error each op adds, computed once per mode), demote the
+   top-k units for k = 1, 2, 4, ... in one parallel batch, then bisect between the
+   last failing and the first passing k. A unit moves to a more accurate quantized mode
+   (static -> dynamic -> weight-only) where sensitivity says it adds at most a quarter
+   of its error there, else to float; if no k passes, the search repeats to float.
 4. refine (``timeout > 0`` only; core keeps the passing config with the best
-   objective): re-quantize the fallen-back ops one at a time, least sensitive first,
-   keeping each one that still passes; then the ops still in float in a cheaper float
-   dtype (bf16, else fp16; only those that support it, one trial per dtype, kept if it
-   passes); then a lower-bit (e.g. int4) config.
-5. if nothing passed (or the adaptor has no sensitivity): basic's fallback passes
-   (one-by-one bottom-up, then accumulated by measured accuracy) per float dtype.
+   objective): give the demoted units back their fast mode one at a time, least
+   sensitive first, keeping each that still passes; then a cheaper float dtype for the
+   units still in float (when the space kept bf16/fp16); then a lower-bit config.
+5. if nothing passed (or the adaptor gives no sensitivity): basic's one-by-one and
+   accumulated fallback from the default, per float dtype.
 
-Stages 1-3 cost 1 + at most 4 + about 2 log2(N) trials, so with ``timeout=0`` auto
-reaches a goal that needs k sensitive ops in float in O(log N) evaluations where
-basic's one-by-one fallback needs O(N). `AutoTuneStrategy.plan` prints the stages.
+Stages 1-3 cost 1 + P + about 2 log2(N) trials for P presets and N units, so a model
+that needs k culprits out of its fastest mode meets the goal in O(log N) evaluations.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from inc_core import Batch, NotSupportedError, Trial, TuneConfig, TuneStrategy
-from inc_strategies import stages
-from inc_strategies.conservative import all_float, group_pass
+from inc_core import Batch, NotSupportedError, OpOption, Trial, TuneConfig, TuneStrategy
+from inc_core.cost import option_kind
+from inc_strategies import modes, stages
 
 logger = logging.getLogger("inc.strategy.auto")
+Unit = tuple[str, ...]
+MIDDLE_RATIO = 0.25
+"""A unit moves to a more accurate quantized mode, not float, when its error there is at most this share."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """A passing config, the mode config the search started from, and the units it demoted."""
+
+    config: TuneConfig
+    start: TuneConfig
+    demoted: list[Unit]
 
 
 class AutoTuneStrategy(TuneStrategy):
-    """Default first, op-type groups, then sensitivity-ranked fallback found by bisection."""
+    """Measured presets fastest first, then sensitivity-ranked demotion found by bisection."""
 
     name = "auto"
-    default_options: ClassVar[dict[str, Any]] = {"fallback_dtype": "fp32", "group_pass": True, "refine": True}
-    """``fallback_dtype``: float dtype of fallen-back ops; ``group_pass``/``refine``: run stages 2/4."""
+    default_options: ClassVar[dict[str, Any]] = {"fallback_dtype": "fp32", "refine": True, "max_presets": 3}
+    """``fallback_dtype``: float dtype of demoted ops with no more accurate mode; ``refine``: run
+    stage 4; ``max_presets``: stage-2 presets at most."""
 
     def plan(self) -> list[str]:
-        """The stages this strategy runs, one printable line each."""
-        return stages.plan_lines(__doc__)
+        """The stages this strategy runs, one printable line each (with the measured modes once known)."""
+        lines = stages.plan_lines(__doc__)
+        cost_model = getattr(getattr(self, "context", None), "cost_model", None)
+        if cost_model is not None:
+            lines.insert(0, f"measured modes: {cost_model.describe()}")
+        return lines
 
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
-        self.stage = "default config"
+        self.stage = "default config (fastest measured preset)"
         default = self.initial_tuning_cfg()
         first: Trial = yield default
-        if first.passed:
-            yield from self._improve(default, [])
-            return
-        if self.options["group_pass"]:
-            grouped = yield from group_pass(self, all_float(self))
-            if self.best_trial is not None and self.best_trial.passed and self.context.timeout == 0:
-                return
-        else:
-            grouped = None
-        found = yield from self._sensitivity_search(default)
+        tried: list[tuple[TuneConfig, Trial]] = [(default, first)]
+        yield from self._presets(tried)
+        met = next((i for i, (_, t) in enumerate(tried) if t.met), None)
+        # With time left (else core has stopped at the met preset), faster modes that failed
+        # may still win once their culprits leave them.
+        found = yield from self._search_modes(tried if met is None else tried[:met])
+        if found is None and met is not None:
+            found = Found(tried[met][0], tried[met][0], [])
         if found is not None:
-            config, fallen = found
-            yield from self._improve(config, fallen)
+            yield from self._improve(found)
             return
-        if grouped is not None and self.best_trial is not None and self.best_trial.passed:
-            return
-        yield from self._basic_fallback(default)
+        if not any(t.passed for t in self.trials):
+            yield from self._basic_fallback(default)
+
+    # Stage 2 -------------------------------------------------------------------------
+    def _presets(self, tried: list[tuple[TuneConfig, Trial]]) -> Generator[Any, Any, None]:
+        cost_model = getattr(self.context, "cost_model", None)
+        order = modes.preset_order(self.space, cost_model, getattr(self.context, "min_gain", None))
+        for kind in order[: max(0, self.options["max_presets"])]:
+            if any(t.met for _, t in tried):
+                return  # the remaining presets are slower than one that meets the goal
+            config = modes.preset_config(self.space, kind)
+            if any(config == c for c, _ in tried) or not config.reduces_precision():
+                continue
+            self.stage = f"{kind} preset"
+            trial = yield config
+            tried.append((config, trial))
 
     # Stage 3 -------------------------------------------------------------------------
-    def _sensitivity_search(self, default: TuneConfig) -> Generator[Any, Any, tuple[TuneConfig, list[str]] | None]:
-        """Smallest k such that the k most sensitive ops in float pass; None if none does."""
-        dtype = self._dtype()
-        candidates = [
-            op.name for op in stages.quantized_ops(self.space, default) if self.space.op(op.name).float_option(dtype)
-        ]
-        if not candidates:
-            return None
+    def _search_modes(self, tried: Sequence[tuple[TuneConfig, Trial]]) -> Generator[Any, Any, Found | None]:
+        """Fallback search from each mode that failed accuracy, fastest first; the first that meets wins."""
+        fallback: Found | None = None
+        for start, trial in tried:
+            if trial.passed:  # passes but gains too little: demoting ops only makes it slower
+                continue
+            found = yield from self._search(start)
+            if found is None:
+                continue
+            if self.best_trial is not None and self.best_trial.met:
+                return found
+            logger.info("auto: %s passes but gains too little; trying the next mode", self.stage)
+            fallback = fallback or found
+        return fallback
+
+    def _search(self, start: TuneConfig) -> Generator[Any, Any, Found | None]:
+        """Smallest k such that the k most sensitive units of ``start``, demoted, pass; None if none does."""
+        quantized = [op.name for op in stages.quantized_ops(self.space, start)]
+        units = self.space.units(quantized)
         try:
-            scores = self.context.sensitivity("mse", default)
+            scores = self.context.sensitivity("mse", start)
         except NotSupportedError as exc:
             logger.info("auto: no op sensitivity from the adaptor (%s); using basic's fallback order", exc)
             return None
-        ranked = stages.sensitivity_order(scores, candidates)
+        if not units:
+            return None
+        position = {unit: i for i, unit in enumerate(units)}
+        ranked = sorted(units, key=lambda u: (-_unit_score(scores, u), position[u]))
+        label = "fallback from " + ", ".join(sorted({option_kind(start[n]) for n in quantized}))
+        targets = self._targets(start, ranked, scores)
+        to_float = {unit: self._float_targets(start, unit) for unit in ranked}
+        for moves in [targets, to_float] if targets != to_float else [to_float]:
 
-        def with_top(k: int) -> TuneConfig:
-            return stages.fallback(self.space, default, ranked[:k], dtype)
+            def demoted(k: int, moves: Mapping[Unit, dict[str, OpOption]] = moves) -> TuneConfig:
+                return start.replace({name: o for unit in ranked[:k] for name, o in moves[unit].items()})
 
-        sizes = _exponential_sizes(len(ranked))
-        self.stage = f"sensitivity search: top-k ops to {dtype}, exponential"
-        trials = yield Batch([with_top(k) for k in sizes], stop_on_pass=True)
+            k = yield from self._smallest_passing(demoted, len(ranked), label)
+            if k is not None:
+                return Found(demoted(k), start, ranked[:k])
+            label += " to float"
+        return None
+
+    def _targets(
+        self, start: TuneConfig, units: Sequence[Unit], scores: Mapping[str, float]
+    ) -> dict[Unit, dict[str, OpOption]]:
+        """Where each unit goes when demoted: a more accurate mode in which core's sensitivity says
+        it adds at most `MIDDLE_RATIO` of its error (e.g. an outlier MatMul from static to
+        dynamic), else float."""
+        middle = dict.fromkeys(k for u in units for n in u for k in modes.more_accurate_kinds(start[n]))
+        middle_scores: dict[str, Mapping[str, float]] = {}
+        for kind in middle:
+            try:
+                middle_scores[kind] = self.context.sensitivity("mse", modes.preset_config(self.space, kind))
+            except NotSupportedError:
+                continue
+        moves = {}
+        for unit in units:
+            fast = _unit_score(scores, unit)
+            moves[unit] = self._float_targets(start, unit)
+            for kind, kind_scores in middle_scores.items():
+                options = {n: modes.option_of_kind(self.space.op(n), kind) for n in unit}
+                if any(o is None for o in options.values()) or fast <= 0:
+                    continue
+                if _unit_score(kind_scores, unit) <= MIDDLE_RATIO * fast:
+                    moves[unit] = {n: o for n, o in options.items() if o is not None}
+                    break
+        return moves
+
+    def _float_targets(self, start: TuneConfig, unit: Unit) -> dict[str, OpOption]:
+        dtype = self._dtype()
+        moves = {}
+        for name in unit:
+            op = self.space.op(name)
+            option = op.float_option(dtype) or op.float_option("fp32")
+            if option is not None and not start[name].is_float:
+                moves[name] = option
+        return moves
+
+    def _smallest_passing(
+        self, make: Callable[[int], TuneConfig], n: int, label: str
+    ) -> Generator[Any, Any, int | None]:
+        sizes = _exponential_sizes(n)
+        self.stage = f"{label}: top-k units, exponential"
+        trials = yield Batch([make(k) for k in sizes], stop_on_pass=True)
         passing = [k for k, t in zip(sizes, trials, strict=False) if t.passed]
         if not passing:
             return None
         hi = passing[0]
         lo = max([k for k in sizes if k < hi], default=0)
-        self.stage = f"sensitivity search: top-k ops to {dtype}, bisection"
+        self.stage = f"{label}: top-k units, bisection"
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            trial = yield with_top(mid)
+            trial = yield make(mid)
             if trial.passed:
                 hi = mid
             else:
                 lo = mid
-        return with_top(hi), ranked[:hi]
+        return hi
 
     # Stage 4 -------------------------------------------------------------------------
-    def _improve(self, config: TuneConfig, fallen: Sequence[str]) -> Generator[Any, Any, None]:
-        """With time left: re-quantize unneeded fallbacks, cheaper float dtypes, lower bits."""
+    def _improve(self, found: Found) -> Generator[Any, Any, None]:
+        """With time left: restore demoted units, cheaper float dtypes, lower bits."""
         if self.context.timeout == 0 or not self.options["refine"]:
             return
-        default = self.initial_tuning_cfg()
-        self.stage = "refine: re-quantize fallen-back ops"
-        kept: list[str] = []
-        for name in reversed(fallen):  # least sensitive first
-            candidate = config.replace({name: default[name]})
+        config = found.config
+        self.stage = "refine: restore demoted units"
+        for unit in reversed(found.demoted):  # least sensitive first
+            candidate = config.replace({name: found.start[name] for name in unit})
+            if candidate == config:
+                continue
             trial = yield candidate
             if trial.passed:
                 config = candidate
-            else:
-                kept.append(name)
+        still_float = [name for unit in found.demoted for name in unit if config[name].is_float]
         for dtype in stages.float_dtypes(self.space):
             if dtype == self._dtype():
                 break  # only dtypes cheaper than the one the search used
-            cheaper = stages.fallback(self.space, config, kept, dtype)
+            cheaper = stages.fallback(self.space, config, still_float, dtype)
             if cheaper != config:
-                self.stage = f"refine: fallen-back ops in {dtype}"
+                self.stage = f"refine: float units in {dtype}"
                 trial = yield cheaper
                 if trial.passed:
                     config = cheaper
@@ -144,6 +241,10 @@ class AutoTuneStrategy(TuneStrategy):
         wanted = self.options["fallback_dtype"]
         available = stages.float_dtypes(self.space)
         return wanted if wanted in available else (available[-1] if available else wanted)
+
+
+def _unit_score(scores: Mapping[str, float], unit: Unit) -> float:
+    return max((scores.get(name, 0.0) for name in unit), default=0.0)
 
 
 def _exponential_sizes(n: int) -> list[int]:

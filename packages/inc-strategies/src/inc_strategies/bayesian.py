@@ -5,9 +5,11 @@ Plan:
    ``max_params``; wider models group same-type ops into contiguous chunks) and per
    recipe with more than one value; dimension i spans [0, n_i) and a point decodes to
    option ``min(floor(x), n_i - 1)`` (no index past the last choice).
-2. random exploration: seeded uniform points until two distinct scores are known.
+2. the default config first (every index 0), then random exploration: seeded uniform
+   points until two distinct targets are known.
 3. model: a Gaussian process (Matérn, nu = 2.5, length scale by maximum marginal
-   likelihood) on (point, score), scores standardised.
+   likelihood) on (point, target), targets standardised; the target is the relative
+   accuracy shortfall below the goal, or 1 + the gain over fp32 for passing configs.
 4. acquisition: the upper confidence bound (kappa = 2.576) maximised by `acq_max`:
    random warm-up points, then L-BFGS-B starts (analytic gradient), clipped to bounds
    (on wide spaces the warm-up is capped at 200,000 coordinates and, above 20
@@ -318,7 +320,7 @@ class BayesianTuneStrategy(TuneStrategy):
             if not trials:
                 return  # no unseen config could be found
             for x, trial in zip(points, trials, strict=False):
-                tried[trial.config] = self._target(trial.score)
+                tried[trial.config] = self._target(trial)
                 space.register(x, tried[trial.config])
 
     def _round(
@@ -338,7 +340,9 @@ class BayesianTuneStrategy(TuneStrategy):
         for _ in range(max(1, count)):
             with _single_threaded_blas():
                 x = None
-                if modelled:
+                if not tried and not configs:
+                    x = np.full(space.dim, 0.5)  # the default config first, as every strategy
+                elif modelled:
                     if length_scale is None:
                         length_scale = self._fit_length_scale(space)
                     x = self._acquire(space, points, length_scale)
@@ -400,16 +404,18 @@ class BayesianTuneStrategy(TuneStrategy):
         indices = [min(max(math.floor(v), 0), len(choices) - 1) for v, (_, choices) in zip(x, dims, strict=True)]
         return stages.decode_choices(indices, dims, base)
 
-    def _target(self, score: float | None) -> float:
-        """Score as a quantity to maximise; a failed trial counts as far below the baseline."""
-        baseline = self.context.baseline_score
-        if score is None:
-            score = (
-                baseline - max(1.0, abs(baseline))
-                if self.context.higher_is_better
-                else baseline + max(1.0, abs(baseline))
-            )
-        return score if self.context.higher_is_better else -score
+    def _target(self, trial: Trial) -> float:
+        """What the GP maximises: below the accuracy target, the (negative) relative shortfall;
+        passing, 1 plus the trial's gain over fp32, so that among passing configs the faster
+        one scores higher (an errored trial counts as a 100% shortfall)."""
+        baseline, target = self.context.baseline_score, self.context.target_score
+        scale = max(abs(baseline), 1e-12)
+        if trial.score is None:
+            return -1.0
+        if trial.passed:
+            return 1.0 + (trial.gain if trial.gain is not None else 0.0)
+        shortfall = (target - trial.score) if self.context.higher_is_better else (trial.score - target)
+        return -max(0.0, shortfall) / scale
 
 
 def _single_threaded_blas() -> Any:

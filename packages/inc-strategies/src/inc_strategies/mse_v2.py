@@ -2,10 +2,11 @@
 
 Plan:
 1. up to 2 op-type-wise configs (the first is the default);
-2. repeat from the best of them: ask the adaptor how much falling back each still
-   quantized op *alone* reduces the output MSE (``mse_v2`` sensitivity, a few
-   calibration batches per candidate), fall back the best one (accumulating), and
-   evaluate; until the goal is met or nothing is left;
+2. repeat from the best of them: shortlist the ``candidates`` still quantized ops with
+   the highest ``mse`` (the error each op adds; one pass), measure how much falling
+   back each of them *alone* reduces the output error (``mse_v2`` sensitivity, one
+   build and run per candidate), fall back the best one (accumulating), and evaluate;
+   until a config passes or nothing is left;
 3. then re-quantize the fallen-back ops whose fallback helped least, one at a time,
    keeping each that still passes (only with ``timeout > 0``).
 """
@@ -23,7 +24,8 @@ class MSE_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
     """INC's mse_v2: accumulate the fallback that lowers output MSE most, then prune it."""
 
     name = "mse_v2"
-    default_options: ClassVar[dict[str, Any]] = {"fallback_dtype": "fp32"}
+    default_options: ClassVar[dict[str, Any]] = {"fallback_dtype": "fp32", "candidates": 8}
+    """``candidates``: ops (by ``mse`` rank) whose fallback gain ``mse_v2`` measures per greedy step."""
 
     def plan(self) -> list[str]:
         """The stages this strategy runs, one printable line each."""
@@ -47,7 +49,7 @@ class MSE_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
             if not candidates:
                 return
             gains = self._gains(config, candidates)
-            name = stages.sensitivity_order(gains, candidates)[0]
+            name = stages.sensitivity_order(gains, [c for c in candidates if c in gains] or candidates)[0]
             fallen.append((name, gains.get(name, 0.0)))
             config = stages.fallback(self.space, config, [name], dtype)
             trial = yield config
@@ -57,14 +59,21 @@ class MSE_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
         self.stage = "re-quantize the least useful fallbacks"
         default = self.initial_tuning_cfg()
         for name, _ in sorted(fallen, key=lambda item: item[1]):
-            candidate = config.replace({name: default[name]})
+            candidate = config.replace({n: default[n] for n in self.space.unit(name)})
             trial = yield candidate
             if trial.passed:
                 config = candidate
 
     def _gains(self, config: TuneConfig, candidates: list[str]) -> dict[str, float]:
+        """``mse_v2`` gains of the ``candidates`` option's top ops by ``mse`` (one cheap pass ranks
+        them; measuring every op's fallback gain costs one model build and run per op)."""
         try:
-            return dict(self.context.sensitivity("mse_v2", config, candidates))
+            shortlist = stages.sensitivity_order(self.context.sensitivity("mse", config), candidates)
+        except NotSupportedError:
+            shortlist = candidates
+        shortlist = shortlist[: max(1, self.options["candidates"])]
+        try:
+            return dict(self.context.sensitivity("mse_v2", config, shortlist))
         except NotSupportedError as exc:
             raise ConfigError(
                 f"strategy 'mse_v2' needs per-op fallback gains (mse_v2 sensitivity), which this adaptor "

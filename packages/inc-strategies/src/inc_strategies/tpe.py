@@ -4,8 +4,9 @@ Plan:
 1. search space: one categorical parameter per op with more than one option (at most
    ``max_params``; wider models group same-type ops into contiguous chunks) and per
    recipe with more than one value (e.g. calibration sampling size).
-2. an in-memory Optuna study with a seeded ``TPESampler`` (``n_startup_trials`` random
-   trials, then TPE; constant liar for pending trials), driven through ask/tell.
+2. an in-memory Optuna study with a seeded ``TPESampler`` (the default config first,
+   then ``n_startup_trials`` random trials, then TPE; constant liar for pending
+   trials), driven through ask/tell.
 3. rounds of ``batch_size`` asks (independent of the number of workers, so a parallel
    run proposes exactly what a sequential one does; asked lazily, so a round that ends
    at a pass asks no further); configs already evaluated are told their known loss
@@ -69,6 +70,7 @@ class TpeTuneStrategy(TuneStrategy):
         size = self.space.size()
         rng = np.random.default_rng(self.context.seed)
         stale = 0  # rounds in a row that proposed only known configs
+        study.enqueue_trial({names[0]: 0 for names, _ in dims})  # the default config first (index 0 each)
         while len(seen) < size:
             if stale >= STALE_ROUNDS:  # TPE keeps proposing known configs: inject an unseen one
                 unseen = stages.random_unseen(rng, dims, seen, base)

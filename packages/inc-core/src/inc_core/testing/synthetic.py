@@ -76,6 +76,12 @@ class SyntheticModel:
     op_types: Sequence[str] = OP_TYPES
     extra_int_bits: Sequence[int] = ()
     n_sensitive: int = 3
+    speed: Mapping[str, float] = field(default_factory=dict)
+    """Overrides of the latency factors by dtype (``int8``, ``bf16``, ...) or mode (``static``,
+    ``dynamic``, ...), e.g. ``{"static": 2.5, "bf16": 1.6}`` for a CPU transformer on which
+    static QDQ and bf16 are slower than fp32 and dynamic int8 is the fast mode."""
+    damage: Mapping[str, float] = field(default_factory=dict)
+    """Overrides of the accuracy damage factors, keyed like ``speed``."""
     config: TuneConfig | None = None  # set on quantized copies
     names: list[str] = field(init=False, repr=False)
     types: list[str] = field(init=False, repr=False)
@@ -117,8 +123,9 @@ class SyntheticModel:
 
     # The "framework" --------------------------------------------------------------
     def option_damage(self, option: OpOption) -> float:
-        damage = _DAMAGE.get(option.dtype, 8.0 / max(option.bits, 1))
-        damage *= _MODE_DAMAGE[option.mode]
+        factors = {**_DAMAGE, **_MODE_DAMAGE, **self.damage}
+        damage = factors.get(option.dtype, 8.0 / max(option.bits, 1))
+        damage *= factors[option.mode]
         for key, value in option.params:
             damage *= _PARAM_DAMAGE.get((key, value), 1.0)
         return damage
@@ -137,7 +144,8 @@ class SyntheticModel:
         if self.config is None:
             return float(self.cost.sum())
         options = [self.config.ops[n] for n in self.names]
-        speed = np.array([_SPEED.get(o.dtype, 0.5) * _MODE_SPEED[o.mode] for o in options])
+        factors = {**_SPEED, **_MODE_SPEED, **self.speed}
+        speed = np.array([factors.get(o.dtype, 0.5) * factors[o.mode] for o in options])
         quantized = np.array([not o.is_float for o in options])
         transitions = np.flatnonzero(quantized[1:] != quantized[:-1]) if self.n_ops > 1 else np.zeros(0, int)
         return float((self.cost * speed).sum() + QDQ_COST * self.cost[transitions].sum())

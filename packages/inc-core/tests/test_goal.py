@@ -1,0 +1,134 @@
+"""The goal: accuracy gate plus a real gain over fp32 (issue 10), and the cost model's pruning."""
+
+from __future__ import annotations
+
+import pytest
+
+from inc_core import ConfigError, OpOption, TuneConfig, TuningConfig, TuningSpace, autotune
+from inc_core.cost import CostModel, PresetCost, kinds, preset, prune
+from inc_core.goal import NO_GAIN, Goal
+from inc_core.objectives import Objectives
+from inc_core.testing import SyntheticAdaptor, SyntheticModel, synthetic_accuracy
+from inc_core.trial import Trial, TrialState
+
+INT8 = OpOption("int8", "static", {})
+FP32 = OpOption.float("fp32")
+
+
+def passing(config: TuneConfig, latency: float, speedup: float | None = None) -> Trial:
+    return Trial(1, config, state=TrialState.COMPLETE, score=1.0, passed=True, latency=latency, speedup=speedup)
+
+
+def test_an_all_float_config_never_meets_the_goal_even_accuracy_only() -> None:
+    objectives = Objectives({"latency": 1.0}, baseline_latency=1.0)
+    all_float = TuneConfig({"a": FP32, "b": FP32})
+    for goal in (Goal(objectives, 0.05), Goal(objectives, None), Goal(objectives, 0.05, measurable=False)):
+        assert not goal.judge(passing(all_float, latency=0.5, speedup=2.0)).met
+
+
+def test_a_passing_config_meets_only_with_enough_gain() -> None:
+    objectives = Objectives({"latency": 1.0}, baseline_latency=1.0)
+    config = TuneConfig({"a": INT8, "b": FP32})
+    small = passing(config, latency=0.98, speedup=1.02)
+    fast = passing(config, latency=0.7, speedup=1 / 0.7)
+    goal = Goal(objectives, 0.05)
+    assert not goal.judge(small).met and goal.judge(fast).met
+    assert goal.judge(fast).gain == pytest.approx(1 / 0.7 - 1)
+    assert Goal(objectives, None).judge(small).met  # INC's accuracy-only rule
+    assert Goal(objectives, 0.05, measurable=False).judge(small).met  # gain unknown: accuracy only
+    reason = goal.reason_not_met([goal.judge(small)])
+    assert reason.startswith(NO_GAIN) and "needed +5.0%" in reason
+
+
+@pytest.mark.parametrize("value", [-0.1, "fast", float("nan")])
+def test_bad_min_gain_is_a_config_error_naming_the_field(value) -> None:
+    with pytest.raises((ConfigError, ValueError), match="min_gain"):
+        TuningConfig(min_gain=value)
+
+
+def space_of(model: SyntheticModel) -> TuningSpace:
+    return TuningSpace(SyntheticAdaptor().capability(model))
+
+
+def cost_model(space: TuningSpace, speedups: dict[str, float | None]) -> CostModel:
+    presets = {
+        k: PresetCost(k, latency=1.0 / s, speedup=s) if s else PresetCost(k, error="RuntimeError: cannot build")
+        for k, s in speedups.items()
+    }
+    return CostModel(presets, Objectives({"latency": 1.0}, baseline_latency=1.0))
+
+
+def test_prune_drops_slower_kinds_and_makes_the_default_the_fastest_preset() -> None:
+    space = space_of(SyntheticModel(6, op_types=("MatMul", "Add")))
+    assert set(kinds(space)) == {"static", "dynamic", "weight_only", "bf16"}
+    model = cost_model(space, {"static": 0.9, "dynamic": 1.6, "weight_only": 1.2, "bf16": None})
+    pruning = prune(space, model)
+    assert set(pruning.removed) == {"static", "bf16"}
+    assert "not faster" in pruning.removed["static"] and "failed to build" in pruning.removed["bf16"]
+    pruned = pruning.space
+    assert pruned.default_config() == preset(pruned, "dynamic")  # MatMuls dynamic, the Adds (no dynamic) fp32
+    matmul = pruned.op("matmul_0")
+    assert [o.mode for o in matmul.options] == ["dynamic", "weight_only", "float"]
+    assert pruned.op("add_1").options == (FP32,)
+
+
+def test_prune_keeps_forced_and_accuracy_only_kinds() -> None:
+    space = space_of(SyntheticModel(6, op_types=("MatMul", "Add")))
+    model = cost_model(space, {"static": 0.9, "dynamic": 1.6, "weight_only": 1.2, "bf16": None})
+    forced = prune(space, model, forced={"static"})
+    assert "static" not in forced.removed and forced.kept_forced == ["static"]
+    accuracy_only = prune(space, model, drop_slower=False)
+    assert set(accuracy_only.removed) == {"bf16"}  # only what cannot be built
+    assert accuracy_only.space.default_config()["add_1"].mode == "static"  # INC order: quantized first
+
+
+def test_nothing_faster_than_fp32_is_not_met_with_the_reason(tmp_path) -> None:
+    model = SyntheticModel(8, "flat", speed={"int8": 2.5, "int4": 2.5, "bf16": 1.5})
+    config = TuningConfig(strategy="auto", run_dir=tmp_path / "run")
+    result = autotune(model, config, synthetic_accuracy, adaptor=SyntheticAdaptor(noise=0.0))
+    assert not result.met_goal and result.trials == []
+    assert "faster than fp32" in result.reason
+    presets = result.cost_model["presets"]
+    assert set(presets) == {"static", "dynamic", "weight_only", "bf16"}
+    assert all(p["speedup"] < 1 for p in presets.values())
+
+
+def test_the_cost_model_is_cached_in_the_run_dir_and_replayed_on_resume(tmp_path) -> None:
+    model = SyntheticModel(8, "few_sensitive", seed=2)
+    adaptor = SyntheticAdaptor(noise=0.0)
+    config = TuningConfig(strategy="auto", run_dir=tmp_path / "run", max_trials=2)
+    first = autotune(model, config, synthetic_accuracy, adaptor=adaptor)
+    calls = adaptor.quantize_calls
+    again = autotune(
+        model, config.model_copy(update={"max_trials": 3}), synthetic_accuracy, adaptor=adaptor, resume=True
+    )
+    assert again.cost_model == first.cost_model
+    # the new trial and the best model rebuilt from its config; none of the 4 presets again
+    assert adaptor.quantize_calls - calls <= 2
+
+
+class NoBenchmark(SyntheticAdaptor):
+    """A third-party adaptor that cannot time models."""
+
+    def benchmark(self, model, calibration):
+        from inc_core import NotSupportedError
+
+        raise NotSupportedError("no timer here")
+
+
+def test_an_unmeasurable_cost_model_warns_and_falls_back_to_accuracy_only(tmp_path, caplog) -> None:
+    model = SyntheticModel(8, "flat")
+    config = TuningConfig(strategy="auto", run_dir=tmp_path / "run")
+    result = autotune(model, config, synthetic_accuracy, adaptor=NoBenchmark(noise=0.0))
+    assert result.met_goal and result.best_trial.gain is not None  # ranked by size instead
+    assert "cannot measure latency" in caplog.text and "accuracy-only" in caplog.text
+
+
+def test_a_forced_slower_mode_is_kept_with_one_warning(tmp_path, caplog) -> None:
+    model = SyntheticModel(6, "flat", op_types=("MatMul",), speed={"static": 2.5})
+    config = TuningConfig(strategy="auto", run_dir=tmp_path / "run", op_type_dict={"MatMul": {"mode": ["static"]}})
+    result = autotune(model, config, synthetic_accuracy, adaptor=SyntheticAdaptor(noise=0.0))
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and "keeping static" in r.getMessage()]
+    assert len(warnings) == 1
+    assert {o.mode for o in result.trials[0].config.values()} == {"static"}
+    assert not result.met_goal and "faster" in result.reason
