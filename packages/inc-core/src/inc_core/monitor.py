@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 
 class StopReason(enum.StrEnum):
-    GOAL_MET = "goal met (timeout=0 stops at the first passing config)"
+    GOAL_MET = "goal met (timeout=0 stops at the first config that meets it)"
     MAX_TRIALS = "max_trials reached"
     TIMEOUT = "timeout reached"
     EXHAUSTED = "the strategy has no more configs to propose"
