@@ -71,6 +71,26 @@ def test_default_config_is_static_qdq_close_to_fp32(adaptor) -> None:
     assert np.abs(run(quantized, feed) - run(model, feed)).max() < 0.05
 
 
+def test_fused_int8_kernels_compute_what_the_qdq_graph_says(tmp_path: Path) -> None:
+    """ORT's fused u8s8 kernels saturate on x86 without VNNI unless weights are 7-bit (`inc_onnx.hardware`)."""
+    from inc_onnx.adaptor import OnnxAdaptor
+    from inc_onnx.hardware import int8_pairs_saturate
+
+    model = cnn_model()
+    feed = {"x": CNN_CALIB.data["x"][:8]}
+    gaps = {}
+    for reduce_range in (None, False):
+        adaptor = OnnxAdaptor(workdir=tmp_path / str(reduce_range), reduce_range=reduce_range)
+        quantized = adaptor.quantize(model, TuningSpace(adaptor.capability(model)).default_config(), CNN_CALIB)
+        fused = session(quantized).run(None, feed)[0]
+        as_written = session(quantized, optimization="none").run(None, feed)[0]
+        gaps[reduce_range] = float(np.abs(fused - as_written).max())
+        adaptor.close()
+    assert gaps[None] < 0.01, gaps
+    if int8_pairs_saturate():  # this CPU's kernels overflow 8-bit weights: the default must have avoided it
+        assert gaps[False] > 2 * gaps[None], gaps
+
+
 @pytest.mark.parametrize("fallback", ["conv", "relu", "pool", "gemm", "relu_g", "matmul", "softmax"])
 def test_fp32_fallback_leaves_the_node_without_qdq(adaptor, fallback) -> None:
     model = cnn_model()

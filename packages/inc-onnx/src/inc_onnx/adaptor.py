@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import sys
@@ -13,10 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from inc_core import Adaptor, AdaptorError, Calibration, Capability, ConfigError, NotSupportedError, TuneConfig
-from inc_core.timing import median_latency
+from inc_core.timing import interleaved_latency
 
 if TYPE_CHECKING:
     import onnx
+    import onnxruntime
 
     from inc_onnx.calibration import CalibrationCache, Feed
     from inc_onnx.capability import NodeInfo
@@ -41,14 +43,18 @@ class _ModelState:
 class OnnxAdaptor(Adaptor):
     """ONNX models (``onnx.ModelProto`` or ``.onnx`` paths) quantized with ONNX Runtime.
 
-    ``threads``: intra-op threads for `benchmark` (and sensitivity runs).
-    ``warmup``/``repetitions``: benchmark runs discarded / timed (the median is reported).
+    ``threads``/``providers``: intra-op threads and execution providers of every session the
+    adaptor builds (benchmarks, tensor values). ``warmup``/``repetitions``: benchmark rounds
+    discarded / timed at least (more are timed until the latency ratios are stable, see
+    `inc_core.timing.interleaved_latency`; the median is reported).
     ``calib_batch_size``: rows per calibration batch for array data (default: the
     model's fixed batch size, else 32). ``sensitivity_batches``: calibration batches
     used by `op_sensitivity`. ``preprocess``: run ORT's ``quant_pre_process`` first.
     ``external_data_threshold``: bytes above which models are written with external data.
     ``reuse_calibration``: False recomputes calibration statistics for every trial
-    (only for measuring what reuse saves).
+    (only for measuring what reuse saves). ``reduce_range``: 7-bit int8 weights, so that
+    ORT's u8s8 kernels on x86 CPUs without VNNI (which sum pairs of products in saturating
+    int16) do not overflow; None: on exactly those CPUs (`inc_onnx.hardware`).
     """
 
     name = "onnx"
@@ -56,19 +62,24 @@ class OnnxAdaptor(Adaptor):
     def __init__(
         self,
         threads: int = 1,
-        warmup: int = 3,
-        repetitions: int = 20,
+        warmup: int = 2,
+        repetitions: int = 5,
         calib_batch_size: int | None = None,
         sensitivity_batches: int = 2,
         preprocess: bool = True,
         external_data_threshold: int | None = None,
         workdir: str | Path | None = None,
         reuse_calibration: bool = True,
+        providers: Sequence[str] = ("CPUExecutionProvider",),
+        reduce_range: bool | None = None,
     ) -> None:
         from inc_onnx.capability import FloatSupport
+        from inc_onnx.hardware import int8_pairs_saturate
         from inc_onnx.model_io import EXTERNAL_DATA_THRESHOLD
 
         self.threads = threads
+        self.providers = tuple(providers)
+        self.reduce_range = int8_pairs_saturate() if reduce_range is None else reduce_range
         self.warmup = warmup
         self.repetitions = repetitions
         self.calib_batch_size = calib_batch_size
@@ -139,6 +150,7 @@ class OnnxAdaptor(Adaptor):
             workdir,
             cache,
             large=is_large(state.prepared.model, self.external_data_threshold),
+            reduce_range=self.reduce_range,
         )
         order = [(op.name, op.type) for op in state.capability.ops]
         try:
@@ -150,12 +162,16 @@ class OnnxAdaptor(Adaptor):
 
     def benchmark(self, model: Any, calibration: Calibration) -> float:
         """Median seconds of one inference on the first calibration batch."""
-        from inc_onnx.model_io import session
+        return self.benchmark_many([model], calibration)[0]
 
-        model = self._as_model(model)
-        feed = self._feeds_for(model, calibration)[0]
-        sess = session(model, threads=self.threads, workdir=self._root)
-        return median_latency(lambda: sess.run(None, feed), self.warmup, self.repetitions)
+    def benchmark_many(self, models: Sequence[Any], calibration: Calibration) -> list[float]:
+        """Median seconds of one inference of each model on the first calibration batch, timed interleaved."""
+        runs = []
+        for model in models:
+            proto = self._as_model(model)
+            feed = self._feeds_for(proto, calibration)[0]
+            runs.append(functools.partial(self._session(proto).run, None, feed))
+        return interleaved_latency(runs, warmup=self.warmup, min_repetitions=self.repetitions)
 
     def op_sensitivity(
         self,
@@ -199,6 +215,12 @@ class OnnxAdaptor(Adaptor):
     def calibration_count(self) -> int:
         """Calibration statistics computed so far (over every model this adaptor handled)."""
         return self._closed_calibrations + sum(state.calibration.count for state in self._states.values())
+
+    def _session(self, model: onnx.ModelProto) -> onnxruntime.InferenceSession:
+        """A session with the user's threads and providers (large models go through a file under the workdir)."""
+        from inc_onnx.model_io import session
+
+        return session(model, threads=self.threads, providers=self.providers, workdir=self._root)
 
     def _as_model(self, model: Any) -> onnx.ModelProto:
         import onnx

@@ -202,6 +202,7 @@ class PassContext:
     workdir: Path
     calibration_cache: Callable[[str, int], Path]  # (method, samples) -> ORT calibration cache file
     large: bool = False
+    reduce_range: bool = False  # 7-bit weights (`inc_onnx.hardware`)
     steps: list[str] = field(default_factory=list)
 
 
@@ -252,6 +253,7 @@ def static_pass(ctx: PassContext, model: onnx.ModelProto, plan: Plan) -> onnx.Mo
                 quant_format=qformat,
                 op_types_to_quantize=STATIC_CALIBRATION_TYPES,
                 per_channel=per_channel,
+                reduce_range=ctx.reduce_range,
                 activation_type=QuantType.QInt8 if act_sym else QuantType.QUInt8,
                 weight_type=QuantType.QInt8,
                 nodes_to_quantize=names,
@@ -309,6 +311,7 @@ def dynamic_pass(ctx: PassContext, model: onnx.ModelProto, plan: Plan) -> onnx.M
                 source,
                 out,
                 per_channel=per_channel,
+                reduce_range=ctx.reduce_range,
                 weight_type=QuantType.QInt8,
                 nodes_to_quantize=sorted(names),
                 use_external_data_format=ctx.large,
