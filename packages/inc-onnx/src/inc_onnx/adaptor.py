@@ -8,7 +8,7 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from inc_onnx.graph import PreparedModel
 
 logger = logging.getLogger("inc.onnx")
+PREPARED_KEY = "inc.prepared"
+"""Metadata of a quantized model: which prepared graph (of this adaptor) it was built from."""
 
 
 @dataclass
@@ -48,8 +50,7 @@ class OnnxAdaptor(Adaptor):
     discarded / timed at least (more are timed until the latency ratios are stable, see
     `inc_core.timing.interleaved_latency`; the median is reported).
     ``calib_batch_size``: rows per calibration batch for array data (default: the
-    model's fixed batch size, else 32). ``sensitivity_batches``: calibration batches
-    used by `op_sensitivity`. ``preprocess``: run ORT's ``quant_pre_process`` first.
+    model's fixed batch size, else 32). ``preprocess``: run ORT's ``quant_pre_process`` first.
     ``external_data_threshold``: bytes above which models are written with external data.
     ``reuse_calibration``: False recomputes calibration statistics for every trial
     (only for measuring what reuse saves). ``reduce_range``: 7-bit int8 weights, so that
@@ -65,7 +66,6 @@ class OnnxAdaptor(Adaptor):
         warmup: int = 2,
         repetitions: int = 5,
         calib_batch_size: int | None = None,
-        sensitivity_batches: int = 2,
         preprocess: bool = True,
         external_data_threshold: int | None = None,
         workdir: str | Path | None = None,
@@ -83,7 +83,6 @@ class OnnxAdaptor(Adaptor):
         self.warmup = warmup
         self.repetitions = repetitions
         self.calib_batch_size = calib_batch_size
-        self.sensitivity_batches = sensitivity_batches
         self.preprocess = preprocess
         self.external_data_threshold = (
             EXTERNAL_DATA_THRESHOLD if external_data_threshold is None else external_data_threshold
@@ -158,6 +157,8 @@ class OnnxAdaptor(Adaptor):
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         self.quantize_calls += 1
+        entry = quantized.metadata_props.add()
+        entry.key, entry.value = PREPARED_KEY, state.workdir.name
         return quantized
 
     def benchmark(self, model: Any, calibration: Calibration) -> float:
@@ -173,6 +174,28 @@ class OnnxAdaptor(Adaptor):
             runs.append(functools.partial(self._session(proto).run, None, feed))
         return interleaved_latency(runs, warmup=self.warmup, min_repetitions=self.repetitions)
 
+    def tensor_values(
+        self, model: Any, calibration: Calibration, names: Sequence[str], batches: int = 2
+    ) -> Iterator[dict[str, Any]]:
+        """Named float tensors (prepared-graph names) of ``model`` on the first ``batches`` calibration batches.
+
+        The fp32 model runs as prepared (the graph the capability names); a quantized model
+        shows the float value at each named point (`inc_onnx.tensors`).
+        """
+        import numpy as np
+
+        from inc_onnx.tensors import expose, folded_activations
+
+        state = self._known_state(model)
+        proto = state.prepared.model if state is not None else self._as_model(model)
+        prepared = state.prepared.model if state is not None else self._prepared_of(proto)
+        exposed, found = expose(proto, names, folded_activations(prepared) if prepared is not None else None)
+        sess = self._session(exposed)
+        wanted = list(found)
+        for feed in self._feeds_for(proto, calibration)[: max(1, batches)]:
+            values = sess.run(wanted, feed)
+            yield {found[name]: np.asarray(value) for name, value in zip(wanted, values, strict=True)}
+
     def op_sensitivity(
         self,
         model: Any,
@@ -181,17 +204,16 @@ class OnnxAdaptor(Adaptor):
         method: str = "mse",
         ops: Sequence[str] | None = None,
     ) -> Mapping[str, float]:
-        from inc_onnx import sensitivity
+        """``mse``/``mse_v2`` as core defines them (`inc_core.sensitivity` over `tensor_values`); no ``hawq_v2``."""
+        from inc_core import TuningSpace
+        from inc_core.sensitivity import METHODS
 
         if method == "hawq_v2":
             raise NotSupportedError("hawq_v2 needs autograd (Hessian traces); ONNX Runtime models have none")
-        state = self._state(model)
-        batches = self._batches(state, calibration)[: max(1, self.sensitivity_batches)]
-        if method == "mse":
-            return sensitivity.per_op_mse(self, state, model, tune_cfg, calibration, batches, ops)
-        if method == "mse_v2":
-            return sensitivity.fallback_gain(self, state, model, tune_cfg, calibration, batches, ops)
-        raise NotSupportedError(f"sensitivity method {method!r} is not supported by the onnx adaptor (mse, mse_v2)")
+        if method not in METHODS:
+            raise NotSupportedError(f"sensitivity method {method!r} is not supported by the onnx adaptor (mse, mse_v2)")
+        space = TuningSpace(self.capability(model))
+        return METHODS[method](self, model, calibration, space, tune_cfg, ops)
 
     def __getstate__(self) -> dict[str, Any]:  # process executors pickle the adaptor
         state = dict(self.__dict__)
@@ -230,6 +252,20 @@ class OnnxAdaptor(Adaptor):
         if isinstance(model, (str, Path)):
             return self.load(model)
         raise AdaptorError(f"the onnx adaptor handles onnx.ModelProto or .onnx paths, not {type(model).__name__}")
+
+    def _prepared_of(self, quantized: onnx.ModelProto) -> onnx.ModelProto | None:
+        """The prepared graph a model quantized by this adaptor came from (its ``inc.prepared`` metadata)."""
+        source = next((p.value for p in quantized.metadata_props if p.key == PREPARED_KEY), None)
+        state = next((s for s in self._states.values() if s.workdir.name == source), None)
+        return state.prepared.model if state is not None else None
+
+    def _known_state(self, model: Any) -> _ModelState | None:
+        """The state of a model this adaptor prepared (``model`` is an input, not a quantized result), if any."""
+        with self._lock:
+            if isinstance(model, (str, Path)):
+                return self._states.get(("path", str(Path(model).resolve())))
+            state = self._states.get(id(model))
+            return state if state is not None and state.source is model else None
 
     def _state(self, model: Any) -> _ModelState:
         with self._lock:  # thread executors: prepare (and calibrate) each model once
