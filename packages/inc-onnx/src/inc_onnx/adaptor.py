@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from inc_core import Adaptor, AdaptorError, Calibration, Capability, ConfigError, NotSupportedError, TuneConfig
-from inc_core.timing import median_latency
+from inc_core.timing import interleaved_latency
 
 if TYPE_CHECKING:
     import onnx
+    import onnxruntime
 
     from inc_onnx.calibration import CalibrationCache, Feed
     from inc_onnx.capability import NodeInfo
     from inc_onnx.graph import PreparedModel
 
 logger = logging.getLogger("inc.onnx")
+PREPARED_KEY = "inc.prepared"
+"""Metadata of a quantized model: which prepared graph (of this adaptor) it was built from."""
 
 
 @dataclass
@@ -41,14 +45,17 @@ class _ModelState:
 class OnnxAdaptor(Adaptor):
     """ONNX models (``onnx.ModelProto`` or ``.onnx`` paths) quantized with ONNX Runtime.
 
-    ``threads``: intra-op threads for `benchmark` (and sensitivity runs).
-    ``warmup``/``repetitions``: benchmark runs discarded / timed (the median is reported).
+    ``threads``/``providers``: intra-op threads and execution providers of every session the
+    adaptor builds (benchmarks, tensor values). ``warmup``/``repetitions``: benchmark rounds
+    discarded / timed at least (more are timed until the latency ratios are stable, see
+    `inc_core.timing.interleaved_latency`; the median is reported).
     ``calib_batch_size``: rows per calibration batch for array data (default: the
-    model's fixed batch size, else 32). ``sensitivity_batches``: calibration batches
-    used by `op_sensitivity`. ``preprocess``: run ORT's ``quant_pre_process`` first.
+    model's fixed batch size, else 32). ``preprocess``: run ORT's ``quant_pre_process`` first.
     ``external_data_threshold``: bytes above which models are written with external data.
     ``reuse_calibration``: False recomputes calibration statistics for every trial
-    (only for measuring what reuse saves).
+    (only for measuring what reuse saves). ``reduce_range``: 7-bit int8 weights, so that
+    ORT's u8s8 kernels on x86 CPUs without VNNI (which sum pairs of products in saturating
+    int16) do not overflow; None: on exactly those CPUs (`inc_onnx.hardware`).
     """
 
     name = "onnx"
@@ -56,23 +63,26 @@ class OnnxAdaptor(Adaptor):
     def __init__(
         self,
         threads: int = 1,
-        warmup: int = 3,
-        repetitions: int = 20,
+        warmup: int = 2,
+        repetitions: int = 5,
         calib_batch_size: int | None = None,
-        sensitivity_batches: int = 2,
         preprocess: bool = True,
         external_data_threshold: int | None = None,
         workdir: str | Path | None = None,
         reuse_calibration: bool = True,
+        providers: Sequence[str] = ("CPUExecutionProvider",),
+        reduce_range: bool | None = None,
     ) -> None:
         from inc_onnx.capability import FloatSupport
+        from inc_onnx.hardware import int8_pairs_saturate
         from inc_onnx.model_io import EXTERNAL_DATA_THRESHOLD
 
         self.threads = threads
+        self.providers = tuple(providers)
+        self.reduce_range = int8_pairs_saturate() if reduce_range is None else reduce_range
         self.warmup = warmup
         self.repetitions = repetitions
         self.calib_batch_size = calib_batch_size
-        self.sensitivity_batches = sensitivity_batches
         self.preprocess = preprocess
         self.external_data_threshold = (
             EXTERNAL_DATA_THRESHOLD if external_data_threshold is None else external_data_threshold
@@ -139,6 +149,7 @@ class OnnxAdaptor(Adaptor):
             workdir,
             cache,
             large=is_large(state.prepared.model, self.external_data_threshold),
+            reduce_range=self.reduce_range,
         )
         order = [(op.name, op.type) for op in state.capability.ops]
         try:
@@ -146,16 +157,44 @@ class OnnxAdaptor(Adaptor):
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         self.quantize_calls += 1
+        entry = quantized.metadata_props.add()
+        entry.key, entry.value = PREPARED_KEY, state.workdir.name
         return quantized
 
     def benchmark(self, model: Any, calibration: Calibration) -> float:
         """Median seconds of one inference on the first calibration batch."""
-        from inc_onnx.model_io import session
+        return self.benchmark_many([model], calibration)[0]
 
-        model = self._as_model(model)
-        feed = self._feeds_for(model, calibration)[0]
-        sess = session(model, threads=self.threads, workdir=self._root)
-        return median_latency(lambda: sess.run(None, feed), self.warmup, self.repetitions)
+    def benchmark_many(self, models: Sequence[Any], calibration: Calibration) -> list[float]:
+        """Median seconds of one inference of each model on the first calibration batch, timed interleaved."""
+        runs = []
+        for model in models:
+            proto = self._as_model(model)
+            feed = self._feeds_for(proto, calibration)[0]
+            runs.append(functools.partial(self._session(proto).run, None, feed))
+        return interleaved_latency(runs, warmup=self.warmup, min_repetitions=self.repetitions)
+
+    def tensor_values(
+        self, model: Any, calibration: Calibration, names: Sequence[str], batches: int = 2
+    ) -> Iterator[dict[str, Any]]:
+        """Named float tensors (prepared-graph names) of ``model`` on the first ``batches`` calibration batches.
+
+        The fp32 model runs as prepared (the graph the capability names); a quantized model
+        shows the float value at each named point (`inc_onnx.tensors`).
+        """
+        import numpy as np
+
+        from inc_onnx.tensors import expose, folded_activations
+
+        state = self._known_state(model)
+        proto = state.prepared.model if state is not None else self._as_model(model)
+        prepared = state.prepared.model if state is not None else self._prepared_of(proto)
+        exposed, found = expose(proto, names, folded_activations(prepared) if prepared is not None else None)
+        sess = self._session(exposed)
+        wanted = list(found)
+        for feed in self._feeds_for(proto, calibration)[: max(1, batches)]:
+            values = sess.run(wanted, feed)
+            yield {found[name]: np.asarray(value) for name, value in zip(wanted, values, strict=True)}
 
     def op_sensitivity(
         self,
@@ -165,17 +204,16 @@ class OnnxAdaptor(Adaptor):
         method: str = "mse",
         ops: Sequence[str] | None = None,
     ) -> Mapping[str, float]:
-        from inc_onnx import sensitivity
+        """``mse``/``mse_v2`` as core defines them (`inc_core.sensitivity` over `tensor_values`); no ``hawq_v2``."""
+        from inc_core import TuningSpace
+        from inc_core.sensitivity import METHODS
 
         if method == "hawq_v2":
             raise NotSupportedError("hawq_v2 needs autograd (Hessian traces); ONNX Runtime models have none")
-        state = self._state(model)
-        batches = self._batches(state, calibration)[: max(1, self.sensitivity_batches)]
-        if method == "mse":
-            return sensitivity.per_op_mse(self, state, model, tune_cfg, calibration, batches, ops)
-        if method == "mse_v2":
-            return sensitivity.fallback_gain(self, state, model, tune_cfg, calibration, batches, ops)
-        raise NotSupportedError(f"sensitivity method {method!r} is not supported by the onnx adaptor (mse, mse_v2)")
+        if method not in METHODS:
+            raise NotSupportedError(f"sensitivity method {method!r} is not supported by the onnx adaptor (mse, mse_v2)")
+        space = TuningSpace(self.capability(model))
+        return METHODS[method](self, model, calibration, space, tune_cfg, ops)
 
     def __getstate__(self) -> dict[str, Any]:  # process executors pickle the adaptor
         state = dict(self.__dict__)
@@ -200,6 +238,12 @@ class OnnxAdaptor(Adaptor):
         """Calibration statistics computed so far (over every model this adaptor handled)."""
         return self._closed_calibrations + sum(state.calibration.count for state in self._states.values())
 
+    def _session(self, model: onnx.ModelProto) -> onnxruntime.InferenceSession:
+        """A session with the user's threads and providers (large models go through a file under the workdir)."""
+        from inc_onnx.model_io import session
+
+        return session(model, threads=self.threads, providers=self.providers, workdir=self._root)
+
     def _as_model(self, model: Any) -> onnx.ModelProto:
         import onnx
 
@@ -208,6 +252,20 @@ class OnnxAdaptor(Adaptor):
         if isinstance(model, (str, Path)):
             return self.load(model)
         raise AdaptorError(f"the onnx adaptor handles onnx.ModelProto or .onnx paths, not {type(model).__name__}")
+
+    def _prepared_of(self, quantized: onnx.ModelProto) -> onnx.ModelProto | None:
+        """The prepared graph a model quantized by this adaptor came from (its ``inc.prepared`` metadata)."""
+        source = next((p.value for p in quantized.metadata_props if p.key == PREPARED_KEY), None)
+        state = next((s for s in self._states.values() if s.workdir.name == source), None)
+        return state.prepared.model if state is not None else None
+
+    def _known_state(self, model: Any) -> _ModelState | None:
+        """The state of a model this adaptor prepared (``model`` is an input, not a quantized result), if any."""
+        with self._lock:
+            if isinstance(model, (str, Path)):
+                return self._states.get(("path", str(Path(model).resolve())))
+            state = self._states.get(id(model))
+            return state if state is not None and state.source is model else None
 
     def _state(self, model: Any) -> _ModelState:
         with self._lock:  # thread executors: prepare (and calibrate) each model once

@@ -126,10 +126,14 @@ def classify(node: onnx.NodeProto, prepared: PreparedModel) -> NodeInfo | None:
     if node.domain not in ("", "ai.onnx", "com.microsoft"):
         return None
     first = node.input[0] if node.input else ""
-    if op != "Gather" and first in inits:
+    if op != "Gather" and all(not n or n in inits for n in node.input):
         return None  # constant subgraph
     if op in WEIGHTED_TYPES:
-        if len(node.input) < 2 or prepared.types.get(first, onnx.TensorProto.FLOAT) not in float_types:
+        if (
+            first in inits
+            or len(node.input) < 2
+            or prepared.types.get(first, onnx.TensorProto.FLOAT) not in float_types
+        ):
             return None
         weight = node.input[1]
         if weight not in inits:
@@ -214,7 +218,59 @@ def build_capability(prepared: PreparedModel, float_support: FloatSupport) -> tu
         if not any(users.get(o) or o in graph_outputs for o in node.output):
             continue  # dead node
         floats = float_support.dtypes(node, prepared)
-        ops.append(OpSpec(node.name, node.op_type, tuple(node_options(node, info, prepared, floats))))
+        options = tuple(node_options(node, info, prepared, floats))
+        inputs, outputs = activations(node, prepared)
+        ops.append(OpSpec(node.name, node.op_type, options, inputs, outputs))
         infos[node.name] = info
     recipes: dict[str, tuple[Any, ...]] = dict(RECIPES) if ops else {}
-    return Capability(tuple(ops), recipes, framework="onnxruntime"), infos
+    outputs = tuple(o.name for o in prepared.model.graph.output)
+    groups = fallback_groups(ops, prepared)
+    return Capability(tuple(ops), recipes, framework="onnxruntime", groups=groups, outputs=outputs), infos
+
+
+PASSIVE_AFTER = {"Relu": None, "Clip": None, "Softmax": "Add"}
+"""Consumer type -> producer type (None: any) of pairs where ORT's QDQ quantizes the tensor between
+them for the consumer anyway, so that one of them falling back alone changes nothing (measured on
+the test graphs, `test_capability.py::test_groups_are_pairs_where_one_alone_changes_nothing`):
+
+- Relu/Clip: ORT quantizes their input with their output's range; in fp32 alone they recompute
+  the same clipping of the same dequantized tensor (output error x1.000 on the three cases).
+- Add -> Softmax (the attention-mask Add): the Softmax quantizes the Add's output, whose range
+  (the -3.4e38 mask) is what hurts; the Add alone in fp32 leaves it quantized (x1.000).
+
+A residual Add feeding a LayerNormalization does *not* qualify: each alone changes the output
+error (x0.965 and x0.775 on `attention_model`), so they stay separate units."""
+
+
+def fallback_groups(ops: list[OpSpec], prepared: PreparedModel) -> tuple[tuple[str, ...], ...]:
+    """Disjoint (producer, consumer) pairs of `PASSIVE_AFTER` joined by a tensor nothing else reads."""
+    by_output = {t: op for op in ops for t in op.outputs}
+    users = consumers(prepared.model)
+    graph_outputs = {o.name for o in prepared.model.graph.output}
+    groups: list[tuple[str, str]] = []
+    grouped: set[str] = set()
+    for op in ops:
+        if op.type not in PASSIVE_AFTER or len(op.inputs) != 1:
+            continue
+        tensor = op.inputs[0]
+        producer = by_output.get(tensor)
+        wanted = PASSIVE_AFTER[op.type]
+        if producer is None or (wanted is not None and producer.type != wanted):
+            continue
+        if len(users.get(tensor, [])) != 1 or tensor in graph_outputs or {producer.name, op.name} & grouped:
+            continue
+        groups.append((producer.name, op.name))
+        grouped |= {producer.name, op.name}
+    return tuple(groups)
+
+
+def activations(node: onnx.NodeProto, prepared: PreparedModel) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The float activation tensors ``node`` reads and writes (initializers and integer tensors left out)."""
+    import onnx
+
+    inits = prepared.initializers
+
+    def floats(names: Any) -> tuple[str, ...]:
+        return tuple(n for n in names if n and n not in inits and prepared.types.get(n) == onnx.TensorProto.FLOAT)
+
+    return floats(node.input), floats(node.output)

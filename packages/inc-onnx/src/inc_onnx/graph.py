@@ -1,8 +1,9 @@
 """The prepared graph every trial starts from, and small graph queries.
 
 Preparation runs once per model: every node gets a unique name (ORT's quantizers
-select nodes by name), ORT's ``quant_pre_process`` runs symbolic shape inference and
-basic graph optimization (Conv+BatchNorm folding, constant folding), and tensor
+select nodes by name), ORT's quantization pre-processing (`inc_onnx.preprocess`) runs
+symbolic shape inference and basic graph optimization (Conv+BatchNorm folding, constant
+folding), and tensor
 element types are recorded so later passes know which tensors are float.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,25 +120,15 @@ def prepare(
     large = is_large(work, threshold)
     done = False
     if preprocess:
-        from onnxruntime.quantization.shape_inference import quant_pre_process
+        from inc_onnx.preprocess import preprocess as pre_process
 
-        source = save_model(work, workdir / "named.onnx", threshold)
-        for skip_symbolic in (False, True):
-            try:
-                quant_pre_process(
-                    str(source),
-                    str(path),
-                    skip_symbolic_shape=skip_symbolic,
-                    save_as_external_data=large,
-                    all_tensors_to_one_file=True,
-                )
-                work = onnx.load(str(path), load_external_data=True)
-                done = True
-                break
-            except Exception as exc:  # symbolic shape inference fails on some graphs: retry without it
-                logger.info("quant_pre_process (skip_symbolic_shape=%s) failed: %s", skip_symbolic, exc)
-        if not done:
-            logger.warning("ONNX Runtime's quantization pre-processing failed; quantizing the model as given")
+        try:
+            work = pre_process(work, workdir / "preprocess", threshold)
+            done = True
+        except Exception as exc:
+            logger.warning("ONNX Runtime's quantization pre-processing failed (%s); quantizing the model as given", exc)
+        finally:
+            shutil.rmtree(workdir / "preprocess", ignore_errors=True)  # weights are loaded: copies can go
     if not done:
         try:
             work = onnx.shape_inference.infer_shapes(work) if not large else work

@@ -202,6 +202,7 @@ class PassContext:
     workdir: Path
     calibration_cache: Callable[[str, int], Path]  # (method, samples) -> ORT calibration cache file
     large: bool = False
+    reduce_range: bool = False  # 7-bit weights (`inc_onnx.hardware`)
     steps: list[str] = field(default_factory=list)
 
 
@@ -252,6 +253,7 @@ def static_pass(ctx: PassContext, model: onnx.ModelProto, plan: Plan) -> onnx.Mo
                 quant_format=qformat,
                 op_types_to_quantize=STATIC_CALIBRATION_TYPES,
                 per_channel=per_channel,
+                reduce_range=ctx.reduce_range,
                 activation_type=QuantType.QInt8 if act_sym else QuantType.QUInt8,
                 weight_type=QuantType.QInt8,
                 nodes_to_quantize=names,
@@ -287,13 +289,41 @@ def static_pass(ctx: PassContext, model: onnx.ModelProto, plan: Plan) -> onnx.Mo
         model = _run_file_pass(ctx, model, "static-qdq", run(names, True, False, extra, QuantFormat.QDQ))
         unhook_float_ops(model, set(plan.static) | set(followers))
         return model
-    # QOperator: ORT's QLinear quantizer takes per-channel only as one flag for the whole call,
-    # so weight granularity is per-channel for all weighted ops if any static op asks for it.
-    for name, option in plan.static.items():
-        if option.get("weight_granularity") == "per_channel" and ctx.infos[name].weight:
-            overrides.pop(ctx.infos[name].weight, None)
+    # QOperator: ORT's QLinear quantizer takes weight granularity and the activation type once per
+    # call (its QLinear kernels need one activation type on all inputs and outputs, and per-channel
+    # for one weight means per-channel for all): per-channel if any static op asks for it, int8
+    # activations only if every static op asks for them. Other settings build their QDQ equivalent.
     per_channel = any(o.get("weight_granularity") == "per_channel" for o in plan.static.values())
-    return _run_file_pass(ctx, model, "static-qop", run(names, per_channel, False, extra, QuantFormat.QOperator))
+    act_sym = all(o.get("act_scheme") == "sym" for o in plan.static.values())
+    weights = {} if per_channel else {k: v for k, v in overrides.items() if k in inits}
+    extra = {"TensorQuantOverrides": weights, "WeightSymmetric": True}
+    return _run_file_pass(ctx, model, "static-qop", run(names, per_channel, act_sym, extra, QuantFormat.QOperator))
+
+
+def free_dynamic_names(model: onnx.ModelProto, plan: Plan) -> None:
+    """Rename tensors the dynamic pass is about to create (``<input>_quantized``/``_scale``/``_zero_point``).
+
+    After a QOperator static pass those names may exist already (the static quantizer names its
+    tensors the same way), and reusing them breaks single static assignment.
+    """
+    nodes = {n.name: n for n in model.graph.node}
+    inputs = {nodes[name].input[0] for name in plan.dynamic if name in nodes and nodes[name].input}
+    taken = {o for n in model.graph.node for o in n.output} | {i.name for i in model.graph.initializer}
+    renames = {
+        f"{t}{suffix}": f"{t}{suffix}_static"
+        for t in inputs
+        for suffix in ("_quantized", "_scale", "_zero_point")
+        if f"{t}{suffix}" in taken
+    }
+    if not renames:
+        return
+    for node in model.graph.node:
+        node.input[:] = [renames.get(n, n) for n in node.input]
+        node.output[:] = [renames.get(n, n) for n in node.output]
+    for init in model.graph.initializer:
+        init.name = renames.get(init.name, init.name)
+    for info in [*model.graph.output, *model.graph.value_info]:
+        info.name = renames.get(info.name, info.name)
 
 
 def dynamic_pass(ctx: PassContext, model: onnx.ModelProto, plan: Plan) -> onnx.ModelProto:
@@ -309,6 +339,7 @@ def dynamic_pass(ctx: PassContext, model: onnx.ModelProto, plan: Plan) -> onnx.M
                 source,
                 out,
                 per_channel=per_channel,
+                reduce_range=ctx.reduce_range,
                 weight_type=QuantType.QInt8,
                 nodes_to_quantize=sorted(names),
                 use_external_data_format=ctx.large,
@@ -360,6 +391,7 @@ def quantize_prepared(ctx: PassContext, tune_cfg: TuneConfig, op_order: list[tup
         if plan.static:  # first: calibration statistics name the tensors of this graph
             model = static_pass(ctx, model, plan)
         if plan.dynamic:
+            free_dynamic_names(model, plan)
             model = dynamic_pass(ctx, model, plan)
         if plan.weight_only:
             model = weight_only_pass(ctx, model, plan)

@@ -89,6 +89,79 @@ def attention_model(seed: int = 0) -> onnx.ModelProto:
     )
 
 
+def masked_attention_model(seed: int = 0, outlier: float = 100.0) -> onnx.ModelProto:
+    """One BERT-style encoder layer as HF exports it: additive -3.4e38 mask, bias Adds, an outlier FFN channel.
+
+    ``ids``/``mask`` (int64 [n, 8]). The extended mask is ``(1 - mask) * -3.4e38`` added to the
+    scaled scores; projections are ``Add(bias, MatMul(x, W))`` on 3-D tensors (never fused to
+    Gemm); the first FFN layer's bias puts one channel at ``outlier`` and the second MatMul scales
+    it back down, so that per-tensor int8 of that activation erases the other channels.
+    """
+    rng = np.random.default_rng(seed)
+    d, ffn = 16, 32
+
+    def w(*shape: int) -> np.ndarray:
+        return (rng.standard_normal(shape) * 0.3).astype(np.float32)
+
+    b1, w2 = w(ffn), w(ffn, d)
+    b1[0] = outlier
+    w2[0, :] /= outlier
+    arrays = {
+        "emb": w(50, d), "wq": w(d, d), "bq": w(d), "wk": w(d, d), "bk": w(d), "wv": w(d, d), "bv": w(d),
+        "wo": w(d, d), "bo": w(d), "w1": w(d, ffn), "b1": b1, "w2": w2, "b2": w(d),
+        "ln1.g": np.ones(d, np.float32), "ln1.b": np.zeros(d, np.float32),
+        "ln2.g": np.ones(d, np.float32), "ln2.b": np.zeros(d, np.float32),
+        "one": np.array(1.0, np.float32), "min": np.array(np.finfo(np.float32).min, np.float32),
+        "scale": np.array(1 / np.sqrt(d), np.float32), "axis1": np.array([1], np.int64),
+    }  # fmt: skip
+    inits = [numpy_helper.from_array(v, k) for k, v in arrays.items()]
+
+    def linear(x: str, name: str, out: str) -> list[onnx.NodeProto]:
+        return [
+            helper.make_node("MatMul", [x, f"w{name}"], [f"{out}_mm"], name=f"{name}_matmul"),
+            helper.make_node("Add", [f"b{name}", f"{out}_mm"], [out], name=f"{name}_bias"),
+        ]
+
+    nodes = [
+        helper.make_node("Cast", ["mask"], ["mask_f"], name="mask_cast", to=TensorProto.FLOAT),
+        helper.make_node("Sub", ["one", "mask_f"], ["inverted"], name="mask_invert"),
+        helper.make_node("Mul", ["inverted", "min"], ["ext"], name="mask_scale"),
+        helper.make_node("Unsqueeze", ["ext", "axis1"], ["ext3"], name="mask_unsqueeze"),
+        helper.make_node("Gather", ["emb", "ids"], ["e"], name="embed"),
+        *linear("e", "q", "q"),
+        *linear("e", "k", "k"),
+        *linear("e", "v", "v"),
+        helper.make_node("Transpose", ["k"], ["kt"], name="k_t", perm=[0, 2, 1]),
+        helper.make_node("MatMul", ["q", "kt"], ["s"], name="scores"),
+        helper.make_node("Mul", ["s", "scale"], ["ss"], name="scores_scale"),
+        helper.make_node("Add", ["ss", "ext3"], ["masked"], name="mask_add"),
+        helper.make_node("Softmax", ["masked"], ["pr"], name="softmax", axis=-1),
+        helper.make_node("MatMul", ["pr", "v"], ["ctx"], name="context"),
+        *linear("ctx", "o", "att"),
+        helper.make_node("Add", ["att", "e"], ["res1"], name="residual1"),
+        helper.make_node("LayerNormalization", ["res1", "ln1.g", "ln1.b"], ["h1"], name="ln1", axis=-1),
+        *linear("h1", "1", "f1"),
+        helper.make_node("Relu", ["f1"], ["f1r"], name="ffn_relu"),
+        *linear("f1r", "2", "f2"),
+        helper.make_node("Add", ["f2", "h1"], ["res2"], name="residual2"),
+        helper.make_node("LayerNormalization", ["res2", "ln2.g", "ln2.b"], ["y"], name="ln2", axis=-1),
+    ]
+    return _model(
+        nodes,
+        [helper.make_tensor_value_info(n, TensorProto.INT64, ["n", 8]) for n in ("ids", "mask")],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 8, d])],
+        inits,
+    )
+
+
+def masked_attention_calib(n: int = 32, seed: int = 1) -> dict[str, np.ndarray]:
+    """Token ids and padding masks (1 = token, 0 = padding; every row keeps at least 3 tokens)."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(3, 9, n)
+    mask = (np.arange(8)[None, :] < lengths[:, None]).astype(np.int64)
+    return {"ids": rng.integers(0, 50, (n, 8)).astype(np.int64), "mask": mask}
+
+
 def no_quantizable_model() -> onnx.ModelProto:
     nodes = [
         helper.make_node("Transpose", ["x"], ["t"], name="t", perm=[1, 0]),
