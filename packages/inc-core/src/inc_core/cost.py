@@ -222,28 +222,29 @@ def prune(space: TuningSpace, cost: CostModel, forced: Iterable[str] = (), drop_
     top = kept[0] if drop_slower and kept and _known(gains[kept[0]]) > 0 else None
     options: dict[str, tuple[OpOption, ...]] = {}
     for op in space.ops:
-        reordered = _reorder(op, rank, removed, top)
+        reordered = _reorder(op, rank, removed, top, cost.objectives.measures_latency)
         if reordered != op.options:
             options[op.name] = reordered
     return Pruning(space.with_options(options) if options else space, removed, kept_forced)
 
 
 def _reorder(
-    op: OpSpec, rank: Mapping[str, float], removed: Mapping[str, str], top: str | None
+    op: OpSpec, rank: Mapping[str, float], removed: Mapping[str, str], top: str | None, latency: bool
 ) -> tuple[OpOption, ...]:
     """``op``'s kept options, best measured kind first; fp32 last.
 
-    With a ``top`` kind (the gain goal is on), the default config is the ``top`` preset
-    exactly as it was measured: every op offering ``top`` starts with it, and every other
-    op starts in fp32 (a static Add between dynamic MatMuls only adds conversions), its
-    other options following by gain. Without one (accuracy-only), quantized kinds come
-    before float dtypes, each by gain, as INC orders them.
+    With a ``top`` kind (the gain goal is on) and a latency objective, the default config
+    is the ``top`` preset exactly as it was measured: every op offering ``top`` starts
+    with it, and every other op starts in fp32 (a static Add between dynamic MatMuls only
+    adds conversions), its other options following by gain. For size alone, which adds up
+    op by op, the others start at their own best kind. Without a ``top`` kind
+    (accuracy-only), quantized kinds come before float dtypes, each by gain, as INC orders them.
     """
     kept = [o for o in op.options if option_kind(o) not in removed]
     if not kept:  # an op with neither fp32 nor a kept option: leave it as the adaptor listed it
         return op.options
     position = {o: i for i, o in enumerate(kept)}
-    lacks_top = top is not None and all(option_kind(o) != top for o in kept)
+    lacks_top = latency and top is not None and all(option_kind(o) != top for o in kept)
 
     def key(option: OpOption) -> tuple[int, float, int]:
         kind = option_kind(option)
