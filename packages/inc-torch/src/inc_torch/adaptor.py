@@ -14,18 +14,20 @@ Ops in fp32 are untouched: no observer, quantize or dequantize node.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from inc_core import Adaptor, AdaptorError, Calibration, Capability, ConfigError, OpOption, TuneConfig
-from inc_core.timing import median_latency
+from inc_core.timing import interleaved_latency
 from inc_torch.graph import OpInfo
 from inc_torch.inputs import Batch
 
@@ -51,6 +53,7 @@ class _ModelState:
     stats: dict[tuple[Any, ...], ObserverStats] = field(default_factory=dict)
     batches: dict[tuple[int, int | None], list[Batch]] = field(default_factory=dict)
     keep_alive: list[Any] = field(default_factory=list)
+    compiled: Any = None  # torch.compile of the model, when benchmarks compile
 
 
 @dataclass
@@ -76,10 +79,13 @@ class TorchAdaptor(Adaptor):
     and only the modules ``forward`` really runs; without them it lists the
     Conv1d/Conv2d/Linear/Embedding modules of the module tree.
     ``threads``: intra-op threads while benchmarking and measuring sensitivity (None: torch's).
-    ``warmup``/``repetitions``: benchmark runs discarded / timed (the median is reported).
-    ``compile``: benchmark through ``torch.compile`` (inductor; slow to compile, measures
-    deployed int8 speed). ``calib_batches``: calibration batches read (None: all).
-    ``sensitivity_batches``: batches used by `op_sensitivity`. ``hutchinson_samples``:
+    ``warmup``/``repetitions``: benchmark rounds discarded / the fewest rounds timed (more
+    are timed until the paired ratios are stable; the median is reported).
+    ``compile``: benchmark every model, fp32 included, through ``torch.compile`` (inductor
+    with freezing; seconds to compile each model): how a deployment that compiles runs, and
+    the only way static int8 gets x86 int8 kernels (eager static int8 runs reference
+    quantize/dequantize ops). ``calib_batches``: calibration batches read (None: all).
+    ``sensitivity_batches``: batches used by ``mse`` sensitivity. ``hutchinson_samples``:
     Rademacher probes per batch for ``hawq_v2``. ``reuse_calibration``: False recalibrates
     every trial (only to measure what reuse saves).
     """
@@ -90,8 +96,8 @@ class TorchAdaptor(Adaptor):
         self,
         example_inputs: Any = None,
         threads: int | None = None,
-        warmup: int = 3,
-        repetitions: int = 20,
+        warmup: int = 2,
+        repetitions: int = 5,
         compile: bool = False,
         calib_batches: int | None = None,
         sensitivity_batches: int = 2,
@@ -112,7 +118,7 @@ class TorchAdaptor(Adaptor):
         self.costs: list[TrialCost] = []
         self.calibration_runs = 0
         self._states: dict[int, _ModelState] = {}
-        self._compiled: dict[int, tuple[Any, Any]] = {}
+        self._derived: weakref.WeakKeyDictionary[Any, _ModelState] = weakref.WeakKeyDictionary()
         self._lock = threading.RLock()
 
     # Protocol -----------------------------------------------------------------------------
@@ -183,7 +189,11 @@ class TorchAdaptor(Adaptor):
                 raise AdaptorError(
                     f"{type(model).__name__} has no quantizable op (Conv1d/Conv2d/Linear/Embedding modules, matmul/bmm)"
                 )
-            state.capability = build_capability(ops, {op.name: self._shape(model, op) for op in ops})
+            from inc_torch.tensors import model_output_names
+
+            outputs = model_output_names(state.graph if state.example is not None else None)
+            shapes = {op.name: self._shape(model, op) for op in ops}
+            state.capability = build_capability(ops, shapes, outputs)
         return state.capability
 
     def quantize(self, model: Any, tune_cfg: TuneConfig, calibration: Calibration) -> Any:
@@ -227,23 +237,62 @@ class TorchAdaptor(Adaptor):
         drop_unused_attributes(graph)
         graph.requires_grad_(False)
         cost.total_s = time.perf_counter() - start
-        self.costs.append(cost)
-        return allow_eval_train(graph)
+        result = allow_eval_train(graph)
+        with self._lock:
+            self.costs.append(cost)
+            self._derived[result] = state  # its op nodes, for tensor_values
+        return result
 
     def benchmark(self, model: Any, calibration: Calibration) -> float:
-        """Median seconds of one forward pass on the example inputs (first calibration batch)."""
+        """Median seconds of one forward pass on the example inputs (`benchmark_many` of one model)."""
+        return self.benchmark_many([model], calibration)[0]
+
+    def benchmark_many(self, models: Sequence[Any], calibration: Calibration) -> list[float]:
+        """Median seconds of one forward pass of each model on the same example inputs, timed interleaved.
+
+        Every model, the fp32 reference included, runs with the same ``threads`` and
+        ``compile`` setting; repetitions adapt to the models' latency
+        (`inc_core.timing.interleaved_latency`, at least ``repetitions`` rounds).
+        """
         import torch
 
         from inc_torch._quiet import install_filters
 
         install_filters()
-        state = self._state_if_known(model)
-        if state is not None:
-            self._ensure_example(state, calibration)
-        example = self._any_example(model, calibration)
-        runner = self._compiled_model(model) if self.compile else model
-        with self._threads(), torch.no_grad():
-            return median_latency(lambda: example.call(runner), max(1, self.warmup), self.repetitions)
+        if not models:
+            return []
+        for model in models:
+            state = self._state_if_known(model)
+            if state is not None:
+                self._ensure_example(state, calibration)
+        example = self._any_example(models[0], calibration)
+        with self._threads(), torch.no_grad(), self._compile_settings():
+            runners = [self._runner(model) for model in models]
+            calls = [functools.partial(example.call, runner) for runner in runners]
+            return interleaved_latency(calls, warmup=max(1, self.warmup), min_repetitions=max(1, self.repetitions))
+
+    def tensor_values(
+        self, model: Any, calibration: Calibration, names: Sequence[str], batches: int = 2
+    ) -> Iterator[dict[str, Any]]:
+        """Values of the named tensors (`inc_torch.tensors`) on the first ``batches`` calibration batches.
+
+        ``model``: a model the adaptor has seen or one `quantize` made; both run as their
+        exported graphs, so a name means the same point of the graph in each.
+        """
+        from inc_torch import tensors
+
+        state, graph = self._tensor_graph(model, calibration)
+        op_nodes = {name: info.node for name, info in state.graph_ops.items() if info.node}
+        located = tensors.locate(graph, op_nodes, names)
+        wanted = set(names)
+        chosen = self._batches(state, calibration)[: max(1, batches)] or [state.example]
+        values = tensors.capture(graph, chosen, located, any(n.startswith(f"{tensors.OUTPUT}:") for n in names))
+        while True:
+            with self._threads():  # per batch: a paused generator must not hold the thread setting
+                batch = next(values, None)
+            if batch is None:
+                return
+            yield {name: value for name, value in batch.items() if name in wanted}
 
     def op_sensitivity(
         self,
@@ -253,39 +302,94 @@ class TorchAdaptor(Adaptor):
         method: str = "mse",
         ops: Sequence[str] | None = None,
     ) -> Mapping[str, float]:
-        from inc_torch import sensitivity
+        """``mse``/``mse_v2``: core's definitions (`inc_core.sensitivity`) over `tensor_values`; ``hawq_v2`` here."""
+        from inc_core import TuningSpace
+        from inc_core import sensitivity as core_sensitivity
 
-        state = self._state(model)
-        with self._lock:
-            self._ensure_example(state, calibration)
-            self._graph(state)
-        batches = self._batches(state, calibration)[: max(1, self.sensitivity_batches)] or [state.example]
-        wanted = list(ops) if ops is not None else list(tune_cfg.ops)
-        with self._threads():
-            if method == "mse":
-                return sensitivity.per_op_mse(self, state, tune_cfg, calibration, batches, wanted)
-            if method == "mse_v2":
-                return sensitivity.fallback_gain(self, state, tune_cfg, calibration, batches, wanted)
-            if method == "hawq_v2":
-                return sensitivity.hawq_v2(self, state, tune_cfg, calibration, batches, wanted)
+        if method in core_sensitivity.METHODS:
+            space = TuningSpace(self.capability(model))
+            batches = {"batches": max(1, self.sensitivity_batches)} if method == "mse" else {}
+            return core_sensitivity.METHODS[method](self, model, calibration, space, tune_cfg, ops, **batches)
+        if method == "hawq_v2":
+            return self._hawq_v2(model, tune_cfg, calibration, list(ops) if ops is not None else list(tune_cfg.ops))
         raise ConfigError(f"unknown sensitivity method {method!r}; the torch adaptor offers mse, mse_v2, hawq_v2")
 
     def close(self) -> None:
         self._states.clear()
-        self._compiled.clear()
+        self._derived.clear()
 
     def __getstate__(self) -> dict[str, Any]:  # process executors pickle the adaptor
         state = dict(self.__dict__)
         state.pop("_lock")
-        state["_compiled"] = {}
+        state["_derived"] = None
         state["_states"] = {}  # graphs and caches are rebuilt where the adaptor lands
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
+        self._derived = weakref.WeakKeyDictionary()
 
     # Pipeline parts -------------------------------------------------------------------------
+    def _hawq_v2(
+        self, model: Any, tune_cfg: TuneConfig, calibration: Calibration, wanted: Sequence[str]
+    ) -> dict[str, float]:
+        from inc_torch.sensitivity import hawq_v2
+
+        state = self._state(model)
+        with self._lock:
+            self._ensure_example(state, calibration)
+            ops = self._graph(state)
+        specs = {spec.name: spec for spec in self.capability(model).ops}
+        modules = {name: ops[name].module for name in wanted if name in ops and ops[name].module}
+        options = {}
+        for name in wanted:
+            option = tune_cfg.ops.get(name)
+            if option is None or option.is_float:  # score the op at the option it would be tried with
+                quantized = specs[name].quantized_options if name in specs else ()
+                option = quantized[0] if quantized else OpOption.float("fp32")
+            options[name] = option
+        batches = self._batches(state, calibration)[: max(1, self.sensitivity_batches)] or [state.example]
+        with self._threads():
+            loss_fn, samples = calibration.loss_fn, self.hutchinson_samples
+            return hawq_v2(state.model, modules, options, batches, loss_fn, samples, self.seed)
+
+    def _tensor_graph(self, model: Any, calibration: Calibration) -> tuple[_ModelState, Any]:
+        """The state whose op nodes name ``model``'s tensors, and the graph to run."""
+        with self._lock:
+            state = self._derived_state(model)
+            if state is not None:
+                return state, model
+        state = self._state(model)
+        with self._lock:
+            self._ensure_example(state, calibration)
+            self._graph(state)
+        return state, state.graph
+
+    def _runner(self, model: Any) -> Any:
+        """``model``, or its ``torch.compile`` wrapper when ``compile`` is on (cached for the fp32 models)."""
+        if not self.compile:
+            return model
+        import torch
+
+        state = self._state_if_known(model)
+        if state is None:
+            return torch.compile(model)
+        if state.compiled is None:
+            state.compiled = torch.compile(model)
+        return state.compiled
+
+    @contextmanager
+    def _compile_settings(self) -> Any:
+        """Inductor freezing while compiled models run (it lowers PT2E q/dq patterns to int8 kernels)."""
+        if not self.compile:
+            yield
+            return
+        from torch._inductor import config as inductor_config
+
+        with inductor_config.patch(freezing=True):
+            yield
+
     def _static(
         self,
         state: _ModelState,
@@ -469,6 +573,13 @@ class TorchAdaptor(Adaptor):
                 self._states[id(model)] = state
             return state
 
+    def _derived_state(self, model: Any) -> _ModelState | None:
+        """The state of the model `quantize` made ``model`` from (None if it made none)."""
+        try:
+            return self._derived.get(model)
+        except TypeError:  # not weak-referenceable: no module of ours
+            return None
+
     def _state_if_known(self, model: Any) -> _ModelState | None:
         state = self._states.get(id(model))
         return state if state is not None and state.model is model else None
@@ -533,7 +644,7 @@ class TorchAdaptor(Adaptor):
         """Example inputs for ``model`` or, for a quantized copy, those of any model seen."""
         from inc_torch.inputs import positional_inputs, to_batch
 
-        state = self._state_if_known(model)
+        state = self._state_if_known(model) or self._derived_state(model)
         if state is not None and state.example is not None:
             return state.example
         for known in self._states.values():
@@ -542,19 +653,6 @@ class TorchAdaptor(Adaptor):
         if self.example_inputs is not None:
             return to_batch(self.example_inputs, positional_inputs(model), "example_inputs")
         raise AdaptorError("no example inputs known: pass calib_data or TorchAdaptor(example_inputs=...)")
-
-    def _compiled_model(self, model: Any) -> Any:
-        import torch
-
-        cached = self._compiled.get(id(model))
-        if cached is not None and cached[0] is model:
-            return cached[1]
-        from torch._inductor import config as inductor_config
-
-        inductor_config.freezing = True  # lets inductor lower PT2E q/dq patterns to int8 kernels
-        compiled = torch.compile(model)
-        self._compiled[id(model)] = (model, compiled)
-        return compiled
 
     @contextmanager
     def _threads(self) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 from inc_core import Capability, OpOption, OpSpec
 from inc_torch.graph import OpInfo
 from inc_torch.static import ACT_ALGORITHMS
+from inc_torch.tensors import input_names, output_names
 from inc_torch.weights import INT4_PACKINGS, float_dtype_reason, probe
 
 GROUP_SIZES = (32, 128)
@@ -74,9 +75,15 @@ def options_for(info: OpInfo, shape: tuple[int, int] | None) -> tuple[OpOption, 
     return tuple(options + float_options())
 
 
-def build_capability(ops: Sequence[OpInfo], shapes: dict[str, tuple[int, int] | None]) -> Capability:
-    specs = tuple(OpSpec(info.name, info.type, options_for(info, shapes.get(info.name))) for info in ops)
+def build_capability(
+    ops: Sequence[OpInfo], shapes: dict[str, tuple[int, int] | None], outputs: Sequence[str]
+) -> Capability:
+    """The capability of ``ops``, each naming its activation tensors (`inc_torch.tensors`); ``outputs``: the model's."""
+    specs = tuple(
+        OpSpec(info.name, info.type, options_for(info, shapes.get(info.name)), input_names(info), output_names(info))
+        for info in ops
+    )
     recipes: dict[str, tuple[Any, ...]] = {"act_algorithm": ACT_ALGORITHMS}
     if any(o.mode == "dynamic" for spec in specs for o in spec.options):
         recipes["smooth_quant_alpha"] = SMOOTH_QUANT_ALPHAS
-    return Capability(specs, recipes, framework="torch")
+    return Capability(specs, recipes, framework="torch", outputs=tuple(outputs))

@@ -1,7 +1,8 @@
 """The exported graph: export with good errors, find quantizable ops, edit ops in place.
 
 Ops are named after the module that owns them (``features.0``, ``fc1``) when a
-Conv/Linear/Embedding module runs exactly one such op; functional ops
+Conv/Linear/Embedding module (or a subclass, e.g. a same-padding Conv2d) runs exactly
+one such op on its own weight; functional ops
 (``torch.matmul``, ``torch.bmm``, ``functional.linear`` inside a custom module) are named
 ``<owner module>.<node name>`` (``attn.matmul_1``) and can only be quantized
 statically (they own no weight module for torchao's ``quantize_``).
@@ -20,15 +21,14 @@ from inc_torch.inputs import Batch
 if TYPE_CHECKING:
     import torch
 
-# aten op name -> (op type of a module op, module class name, op type of a functional op)
+# aten op name -> (op type of a module op, op type of a functional op)
 _WEIGHTED = {
-    "conv1d": ("Conv1d", "Conv1d", "conv1d"),
-    "conv2d": ("Conv2d", "Conv2d", "conv2d"),
-    "linear": ("Linear", "Linear", "linear"),
-    "embedding": ("Embedding", "Embedding", "embedding"),
+    "conv1d": ("Conv1d", "conv1d"),
+    "conv2d": ("Conv2d", "conv2d"),
+    "linear": ("Linear", "linear"),
+    "embedding": ("Embedding", "embedding"),
 }
 _ACTIVATION_ONLY = {"matmul": "matmul", "bmm": "bmm"}
-MODULE_TYPES = ("Conv1d", "Conv2d", "Linear", "Embedding")
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,6 @@ def _owner(node: torch.fx.Node) -> tuple[str, str]:
 
 def discover_ops(graph_module: torch.fx.GraphModule, model: torch.nn.Module) -> list[OpInfo]:
     """Quantizable ops of an exported graph, in graph order."""
-    import torch
-
     found: list[tuple[torch.fx.Node, str, str]] = []
     per_module: dict[str, int] = {}
     for node in graph_module.graph.nodes:
@@ -126,21 +124,40 @@ def discover_ops(graph_module: torch.fx.GraphModule, model: torch.nn.Module) -> 
             per_module[fqn] = per_module.get(fqn, 0) + 1
     ops: list[OpInfo] = []
     for node, aten, fqn in found:
-        module = _submodule(model, fqn)
         if aten in _WEIGHTED:
-            op_type, cls_name, functional_type = _WEIGHTED[aten]
-            is_module_op = (
-                fqn != "" and module is not None and type(module).__name__ == cls_name and per_module[fqn] == 1
-            )
-            if is_module_op and isinstance(
-                module, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Linear, torch.nn.Embedding)
-            ):
+            op_type, functional_type = _WEIGHTED[aten]
+            if per_module.get(fqn) == 1 and _is_module_op(node, aten, fqn, _submodule(model, fqn)):
                 ops.append(OpInfo(fqn, op_type, node.name, fqn, aten))
                 continue
             ops.append(OpInfo(_functional_name(fqn, node.name), functional_type, node.name, None, aten))
         else:
             ops.append(OpInfo(_functional_name(fqn, node.name), _ACTIVATION_ONLY[aten], node.name, None, aten))
     return ops
+
+
+def _module_class(aten: str) -> type:
+    import torch
+
+    return {
+        "conv1d": torch.nn.Conv1d,
+        "conv2d": torch.nn.Conv2d,
+        "linear": torch.nn.Linear,
+        "embedding": torch.nn.Embedding,
+    }[aten]
+
+
+def _is_module_op(node: torch.fx.Node, aten: str, fqn: str, module: torch.nn.Module | None) -> bool:
+    """Whether ``node`` is the one op of a Conv/Linear/Embedding module (subclasses included) on its own weight.
+
+    Subclasses that pad in ``forward`` and then call ``F.conv2d`` with their own weight
+    (EfficientNet's ``Conv2dStaticSamePadding``) count; a module whose op reads a weight
+    computed in ``forward`` does not (torchao's weight swap would change what it computes),
+    and is tuned as a functional op instead.
+    """
+    if not fqn or module is None or not isinstance(module, _module_class(aten)):
+        return False
+    weight = node.args[weight_arg_index(aten)] if len(node.args) > weight_arg_index(aten) else None
+    return getattr(weight, "op", None) == "get_attr" and str(getattr(weight, "target", "")) == f"{fqn}.weight"
 
 
 def _functional_name(owner: str, node_name: str) -> str:
@@ -157,18 +174,10 @@ def _submodule(model: torch.nn.Module, fqn: str) -> torch.nn.Module | None:
 
 
 def module_tree_ops(model: torch.nn.Module) -> list[OpInfo]:
-    """Conv1d/Conv2d/Linear/Embedding modules in definition order (used before any export)."""
-    import torch
-
-    kinds = {
-        torch.nn.Conv1d: "conv1d",
-        torch.nn.Conv2d: "conv2d",
-        torch.nn.Linear: "linear",
-        torch.nn.Embedding: "embedding",
-    }
+    """Conv1d/Conv2d/Linear/Embedding modules (and subclasses) in definition order (used before any export)."""
     ops = []
     for fqn, module in model.named_modules():
-        aten = kinds.get(type(module))
+        aten = next((a for a in _WEIGHTED if isinstance(module, _module_class(a))), None)
         if aten is not None and fqn:
             ops.append(OpInfo(fqn, _WEIGHTED[aten][0], None, fqn, aten))
     return ops

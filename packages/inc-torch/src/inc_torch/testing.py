@@ -58,6 +58,46 @@ class OutlierMLP(nn.Module):
         return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
 
 
+class SamePadConv2d(nn.Conv2d):
+    """A Conv2d subclass that pads in ``forward`` then calls ``F.conv2d`` with its own weight.
+
+    The pattern of EfficientNet's ``Conv2dStaticSamePadding`` (TensorFlow "SAME" padding).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.pad(x, (0, 1, 0, 1))
+        return nn.functional.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+class ScaledLinear(nn.Linear):
+    """A Linear subclass whose ``forward`` scales the standard linear output."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 0.5 * super().forward(x)
+
+
+class WeightNormLinear(nn.Linear):
+    """A Linear subclass that computes its weight in ``forward``: not its own weight's op."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x, self.weight / self.weight.norm(dim=1, keepdim=True), self.bias)
+
+
+class SubclassNet(nn.Module):
+    """Conv/Linear subclasses as third-party models define them (input 1x8x8)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = SamePadConv2d(1, 8, 3, stride=2)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = ScaledLinear(8 * 4 * 4, 32)
+        self.norm_fc = WeightNormLinear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.bn(self.conv(x)))
+        return self.norm_fc(torch.relu(self.fc(y.flatten(1))))
+
+
 def seeded(model: nn.Module, seed: int = 0) -> nn.Module:
     """``model`` with weights re-drawn from ``seed`` (so tests don't depend on global RNG state)."""
     gen = torch.Generator().manual_seed(seed)
