@@ -61,20 +61,22 @@ def main(argv: list[str] | None = None) -> int:
         max_trials=args.max_trials or int(config.get("max_trials", 50)),
         strategy=strategy,
         run_dir=run_dir,
+        objectives=config.get("objectives", {"latency": 1.0}),
     )
     result = autotune(config["model"], tuning, config["eval_fn"], calib_data=config["calibration"])
     best = result.best_trial
     print(f"model:        {Path(config['model']).name}")
     print(f"strategy:     {tuning.strategy_name}")
-    print(f"met_goal:     {result.met_goal} ({result.stop_reason})")
+    print(f"met_goal:     {result.met_goal} ({result.reason or result.stop_reason})")
     print(f"trials:       {len(result.trials)}")
     score = f"{best.score:.4f}" if best and best.score is not None else "n/a"
     print(f"accuracy:     fp32 {result.baseline_score:.4f} -> tuned {score} (target >= {result.target_score:.4f})")
-    if best and best.latency is not None and result.baseline_latency:
-        fp32_ms, tuned_ms = result.baseline_latency * 1e3, best.latency * 1e3
-        print(f"latency:      fp32 {fp32_ms:.3f} ms -> tuned {tuned_ms:.3f} ms ({fp32_ms / tuned_ms:.2f}x)")
+    if best and best.latency is not None and result.speedup:
+        # paired: the tuned model and fp32 timed interleaved in one benchmark
+        print(f"latency:      {best.latency * 1e3:.3f} ms, {result.speedup:.2f}x fp32's speed")
     if best and best.model_size and result.baseline_size:
-        print(f"size:         fp32 {result.baseline_size / 1024:.1f} KiB -> tuned {best.model_size / 1024:.1f} KiB")
+        size = f"fp32 {result.baseline_size / 1024:.1f} KiB -> tuned {best.model_size / 1024:.1f} KiB"
+        print(f"size:         {size} ({result.baseline_size / best.model_size:.2f}x smaller)")
     if result.best_config is not None:
         print(f"best config:  {result.best_config.summary(8)}")
     print(f"saved:        {result.model_path or 'n/a'}")

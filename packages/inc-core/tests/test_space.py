@@ -96,3 +96,14 @@ def test_config_from_settings_applies_to_eligible_ops_and_keeps_overrides() -> N
 def test_duplicate_op_names_rejected() -> None:
     with pytest.raises(ConfigError, match="twice"):
         Capability((OpSpec("a", "Conv", (PC,)), OpSpec("a", "Conv", (PC,))))
+
+
+def test_constraints_keep_each_ops_tensor_names() -> None:
+    from inc_core import Capability, OpOption, OpSpec, TuningSpace
+
+    options = (OpOption("int8", "static", {}), OpOption("int8", "dynamic", {}), OpOption.float("fp32"))
+    capability = Capability((OpSpec("mm", "MatMul", options, inputs=("x",), outputs=("y",)),))
+    space = TuningSpace(capability, op_type_dict={"MatMul": {"mode": ["dynamic", "float"]}})
+    op = space.op("mm")
+    assert [o.mode for o in op.options] == ["dynamic", "float"]
+    assert op.inputs == ("x",) and op.outputs == ("y",)

@@ -8,6 +8,7 @@ and offers the queries and enumerations strategies are built from.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -181,7 +182,7 @@ class TuningSpace:
         clone = TuningSpace.__new__(TuningSpace)
         clone.__dict__.update({k: v for k, v in self.__dict__.items() if k not in _CACHED})
         clone.ops = tuple(
-            OpSpec(op.name, op.type, tuple(options[op.name]), op.inputs, op.outputs) if op.name in options else op
+            dataclasses.replace(op, options=tuple(options[op.name])) if op.name in options else op
             for op in self.ops
         )
         return clone
@@ -210,7 +211,7 @@ class TuningSpace:
         options = tuple(o for o in op.options if _option_allowed(o, merged))
         if not options:
             raise ConfigError(f"constraints {merged} leave op {op.name!r} ({op.type}) with no option")
-        return OpSpec(op.name, op.type, options)
+        return dataclasses.replace(op, options=options)
 
     @staticmethod
     def _constrain_recipes(
