@@ -93,6 +93,7 @@ class OnnxAdaptor(Adaptor):
         self._float_support = FloatSupport()
         self._feed_cache: dict[Any, list[Feed]] = {}
         self._read: dict[int, tuple[Any, list[Any]]] = {}
+        self._fp32_tensors: tuple[Any, Any, dict[str, str]] = (None, None, {})  # (key, session, names)
         self._lock = threading.RLock()
         self.reuse_calibration = reuse_calibration
         self.quantize_calls = 0
@@ -188,9 +189,15 @@ class OnnxAdaptor(Adaptor):
 
         state = self._known_state(model)
         proto = state.prepared.model if state is not None else self._as_model(model)
-        prepared = state.prepared.model if state is not None else self._prepared_of(proto)
-        exposed, found = expose(proto, names, folded_activations(prepared) if prepared is not None else None)
-        sess = self._session(exposed)
+        key = (id(proto), tuple(names))
+        cached = self._fp32_tensors if state is not None and self._fp32_tensors[0] == key else None
+        if cached is None:
+            prepared = state.prepared.model if state is not None else self._prepared_of(proto)
+            exposed, found = expose(proto, names, folded_activations(prepared) if prepared is not None else None)
+            cached = (key, self._session(exposed), found)
+            if state is not None:  # the fp32 reference is read once per candidate: keep its session
+                self._fp32_tensors = cached
+        _, sess, found = cached
         wanted = list(found)
         for feed in self._feeds_for(proto, calibration)[: max(1, batches)]:
             values = sess.run(wanted, feed)
@@ -218,6 +225,7 @@ class OnnxAdaptor(Adaptor):
     def __getstate__(self) -> dict[str, Any]:  # process executors pickle the adaptor
         state = dict(self.__dict__)
         state.pop("_lock")
+        state["_fp32_tensors"] = (None, None, {})  # sessions do not pickle
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -229,6 +237,7 @@ class OnnxAdaptor(Adaptor):
         self._states.clear()
         self._feed_cache.clear()
         self._read.clear()
+        self._fp32_tensors = (None, None, {})
         if self._owns_root:
             shutil.rmtree(self._root, ignore_errors=True)
 

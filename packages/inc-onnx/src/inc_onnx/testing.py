@@ -54,7 +54,8 @@ def cnn_model(seed: int = 0) -> onnx.ModelProto:
 
 
 def attention_model(seed: int = 0) -> onnx.ModelProto:
-    """Embedding Gather, projection MatMuls, activation x activation MatMuls, Softmax, LayerNorm."""
+    """Embedding Gather, projection MatMuls (v with a bias Add, initializer first), activation x activation
+    MatMuls, Softmax, residual Add, LayerNorm."""
     rng = np.random.default_rng(seed)
     d = 16
 
@@ -66,6 +67,7 @@ def attention_model(seed: int = 0) -> onnx.ModelProto:
         numpy_helper.from_array(w(d, d), "wq"),
         numpy_helper.from_array(w(d, d), "wk"),
         numpy_helper.from_array(w(d, d), "wv"),
+        numpy_helper.from_array(w(d), "bv"),
         numpy_helper.from_array(np.ones(d, np.float32), "ln.g"),
         numpy_helper.from_array(np.zeros(d, np.float32), "ln.b"),
     ]
@@ -73,7 +75,8 @@ def attention_model(seed: int = 0) -> onnx.ModelProto:
         helper.make_node("Gather", ["emb", "ids"], ["e"], name="embed"),
         helper.make_node("MatMul", ["e", "wq"], ["q"], name="q_proj"),
         helper.make_node("MatMul", ["e", "wk"], ["k"], name="k_proj"),
-        helper.make_node("MatMul", ["e", "wv"], ["v"], name="v_proj"),
+        helper.make_node("MatMul", ["e", "wv"], ["v_mm"], name="v_proj"),
+        helper.make_node("Add", ["bv", "v_mm"], ["v"], name="v_bias"),
         helper.make_node("Transpose", ["k"], ["kt"], name="k_t", perm=[0, 2, 1]),
         helper.make_node("MatMul", ["q", "kt"], ["s"], name="scores"),
         helper.make_node("Softmax", ["s"], ["pr"], name="softmax", axis=-1),
