@@ -182,8 +182,7 @@ class TuningSpace:
         clone = TuningSpace.__new__(TuningSpace)
         clone.__dict__.update({k: v for k, v in self.__dict__.items() if k not in _CACHED})
         clone.ops = tuple(
-            dataclasses.replace(op, options=tuple(options[op.name])) if op.name in options else op
-            for op in self.ops
+            dataclasses.replace(op, options=tuple(options[op.name])) if op.name in options else op for op in self.ops
         )
         return clone
 
