@@ -14,8 +14,9 @@ Plan:
    ``mse`` sensitivity (the error each op adds, computed once per mode), demote the
    top-k units for k = 1, 2, 4, ... in one parallel batch, then bisect between the
    last failing and the first passing k. A unit moves to a more accurate quantized mode
-   (static -> dynamic -> weight-only) where sensitivity says it adds at most a quarter
-   of its error there, else to float; if no k passes, the search repeats to float.
+   (static -> int4 weight-only -> dynamic -> int8 weight-only) where sensitivity says
+   it adds at most a quarter of its error there, else to float; if no k passes, the
+   search repeats to float.
 4. refine (``timeout > 0`` only; core keeps the passing config with the best
    objective): give the demoted units back their fast mode one at a time, least
    sensitive first, keeping each that still passes; then a cheaper float dtype for the
@@ -150,7 +151,12 @@ class AutoTuneStrategy(TuneStrategy):
         """Where each unit goes when demoted: a more accurate mode in which core's sensitivity says
         it adds at most `MIDDLE_RATIO` of its error (e.g. an outlier MatMul from static to
         dynamic), else float."""
-        middle = dict.fromkeys(k for u in units for n in u for k in modes.more_accurate_kinds(start[n]))
+        names = [n for u in units for n in u]
+        middle = [
+            k
+            for k in modes.QUANTIZED_KINDS
+            if any(modes.more_accurate_option(self.space.op(n), start[n], k) for n in names)
+        ]
         middle_scores: dict[str, Mapping[str, float]] = {}
         for kind in middle:
             try:
@@ -162,8 +168,8 @@ class AutoTuneStrategy(TuneStrategy):
             fast = _unit_score(scores, unit)
             moves[unit] = self._float_targets(start, unit)
             for kind, kind_scores in middle_scores.items():
-                options = {n: modes.option_of_kind(self.space.op(n), kind) for n in unit}
-                if any(o is None for o in options.values()) or fast <= 0:
+                options = {n: modes.more_accurate_option(self.space.op(n), start[n], kind) for n in unit}
+                if any(o is None for n, o in options.items() if not start[n].is_float) or fast <= 0:
                     continue
                 if _unit_score(kind_scores, unit) <= MIDDLE_RATIO * fast:
                     moves[unit] = {n: o for n, o in options.items() if o is not None}

@@ -4,7 +4,7 @@ A *kind* is an option's mode (``static``, ``dynamic``, ``weight_only``) or, for 
 options, its dtype. Core's cost model (`inc_core.cost`) measured one uniform preset
 per kind before any evaluation; these helpers turn it into configs a strategy
 evaluates, fastest first, and name the more accurate modes an op can move to when it
-hurts accuracy (static -> dynamic -> weight-only -> float).
+hurts accuracy (static -> int4 weight-only -> dynamic -> int8 weight-only -> float).
 """
 
 from __future__ import annotations
@@ -17,9 +17,23 @@ from inc_core.cost import kinds, option_kind, preset
 if TYPE_CHECKING:
     from inc_core.cost import CostModel
 
-ACCURACY_ORDER: tuple[str, ...] = ("static", "dynamic", "weight_only")
-"""Quantized kinds from least to most accurate: static scales activations once from
-calibration, dynamic per batch, weight-only leaves activations in float."""
+QUANTIZED_KINDS: tuple[str, ...] = ("static", "dynamic", "weight_only")
+
+
+def accuracy_rank(option: OpOption) -> int:
+    """How accurate an option's mode is, for demotion (higher = more accurate; float is highest).
+
+    Static int8 scales activations once from calibration (0); weight-only below 8 bits
+    (int4) loses weight precision (1); dynamic int8 scales activations per batch (2);
+    8-bit weight-only leaves activations in float (3).
+    """
+    if option.is_float:
+        return 4
+    if option.mode == "static":
+        return 0
+    if option.mode == "dynamic":
+        return 2
+    return 3 if option.bits >= 8 else 1
 
 
 def preset_order(space: TuningSpace, cost_model: CostModel | None, min_gain: float | None) -> list[str]:
@@ -28,9 +42,9 @@ def preset_order(space: TuningSpace, cost_model: CostModel | None, min_gain: flo
     With a gain goal only kinds whose preset gains at least ``min_gain`` (a slower one
     cannot meet it); without a cost model, every quantized kind in the space's order.
     """
-    present = [k for k in kinds(space) if k in ACCURACY_ORDER or cost_model is not None]
+    present = [k for k in kinds(space) if k in QUANTIZED_KINDS or cost_model is not None]
     if cost_model is None:
-        return [k for k in present if k in ACCURACY_ORDER]
+        return [k for k in present if k in QUANTIZED_KINDS]
     threshold = min_gain if min_gain is not None else 0.0
     order = [k for k in cost_model.ranking() if k in present]
     return [k for k in order if (gain := cost_model.gain(k)) is not None and gain > 0 and gain >= threshold]
@@ -41,12 +55,8 @@ def preset_config(space: TuningSpace, kind: str) -> TuneConfig:
     return preset(space, kind)
 
 
-def more_accurate_kinds(option: OpOption) -> tuple[str, ...]:
-    """Quantized kinds more accurate than ``option``'s (none for float options)."""
-    kind = option_kind(option)
-    return ACCURACY_ORDER[ACCURACY_ORDER.index(kind) + 1 :] if kind in ACCURACY_ORDER else ()
-
-
-def option_of_kind(op: OpSpec, kind: str) -> OpOption | None:
-    """``op``'s first option of ``kind`` (in the space's gain order), or None."""
-    return next((o for o in op.options if option_kind(o) == kind), None)
+def more_accurate_option(op: OpSpec, current: OpOption, kind: str) -> OpOption | None:
+    """``op``'s first option of quantized ``kind`` (in the space's gain order) that is more
+    accurate than ``current`` by `accuracy_rank`; None if it has none."""
+    rank = accuracy_rank(current)
+    return next((o for o in op.options if option_kind(o) == kind and accuracy_rank(o) > rank), None)
