@@ -28,6 +28,7 @@ from collections.abc import Generator, Sequence
 from typing import Any, ClassVar
 
 from inc_core import Batch, NotSupportedError, Trial, TuneConfig, TuneStrategy
+from inc_core.strategy import FallbackDtype, option_model
 from inc_strategies import stages
 from inc_strategies.conservative import all_float, group_pass
 
@@ -39,6 +40,7 @@ class AutoTuneStrategy(TuneStrategy):
 
     name = "auto"
     default_options: ClassVar[dict[str, Any]] = {"fallback_dtype": "fp32", "group_pass": True, "refine": True}
+    options_model = option_model(default_options, fallback_dtype=FallbackDtype)
     """``fallback_dtype``: float dtype of fallen-back ops; ``group_pass``/``refine``: run stages 2/4."""
 
     def plan(self) -> list[str]:
