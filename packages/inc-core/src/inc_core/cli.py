@@ -100,7 +100,8 @@ LOG_FILE = "tuning.log"
 
 def _forget_run(run_dir: Path) -> None:
     """Remove what a run that never got past its baseline wrote, except the log."""
-    for name in ("run.yaml", HISTORY_FILE, f"{HISTORY_FILE}-wal", f"{HISTORY_FILE}-shm", f"{HISTORY_FILE}-journal"):
+    history_files = (HISTORY_FILE, f"{HISTORY_FILE}-wal", f"{HISTORY_FILE}-shm", f"{HISTORY_FILE}-journal")
+    for name in ("run.yaml", *history_files, LOCK_FILE):  # the lock is released by now
         (run_dir / name).unlink(missing_ok=True)
 
 

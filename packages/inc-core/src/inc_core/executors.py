@@ -158,6 +158,7 @@ class DaskBackend(TrialBackend):
 
     def __init__(self, client: Any, job: TrialJob, owned: bool, cluster: Any = None) -> None:
         self.client = client
+        self.job = job
         self.job_future = client.scatter(job, broadcast=True, hash=False)
 
         def close() -> None:
@@ -169,6 +170,8 @@ class DaskBackend(TrialBackend):
         super().__init__(client.get_executor(pure=False), owned=False, close=close)
 
     def submit(self, config: TuneConfig) -> concurrent.futures.Future[TrialOutcome]:
+        if self.job_future.status != "finished":  # every worker holding the job left: send it again
+            self.job_future = self.client.scatter(self.job, broadcast=True, hash=False)
         return self.executor.submit(worker.run_job, self.job_future, config)
 
     def alive_workers(self) -> int | None:
@@ -266,9 +269,10 @@ def _dask_client(spec: str, workers: int, security: Any = None) -> tuple[Any, An
         ) from None
 
 
-def check_executor(spec: Any, job: TrialJob) -> None:
+def check_executor(spec: Any, job: TrialJob, security: Any = None) -> None:
     """Everything about ``spec`` checkable before the baseline: known form, engine installed,
-    the job picklable for out-of-process workers, a remote scheduler reachable."""
+    the job picklable for out-of-process workers, TLS settings for ``tls://``, a remote
+    scheduler reachable."""
     if spec in (None, "inline", "threads"):
         return
     named = isinstance(spec, str) and (spec in ("process", "dask", "mpi") or spec.startswith(SCHEDULER_SCHEMES))
@@ -282,6 +286,15 @@ def check_executor(spec: Any, job: TrialJob) -> None:
             import distributed  # noqa: F401 - only whether it is installed
         except ImportError:
             raise ConfigError(f"executor {spec!r} needs dask.distributed: pip install 'dask[distributed]'") from None
+    if isinstance(spec, str) and spec.startswith("tls://"):
+        from distributed import Security
+
+        settings = dask_security(security) or Security()
+        if not (settings.tls_ca_file and settings.tls_client_cert):
+            raise ConfigError(
+                f"executor {spec!r}: TLS needs certificates; set dask_security (tls_ca_file, tls_client_cert, "
+                "tls_client_key) or Dask's distributed.comm.tls settings"
+            )
     serialise_job(job, spec if isinstance(spec, str) else type(spec).__name__)
     check_reachable(spec)
 

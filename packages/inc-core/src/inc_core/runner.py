@@ -262,7 +262,7 @@ class TuningRun:
                 f"calibration data cannot feed the model ({type(exc).__name__}: {exc}); "
                 "check its arrays' names, shapes and dtypes against the model's inputs"
             ) from None
-        check_executor(self.config.executor, self._job())
+        check_executor(self.config.executor, self._job(), self.config.dask_security)
         self._checked = True
 
     def lock_run_dir(self) -> None:
