@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from inc_core import worker
-from inc_core.errors import ConfigError
+from inc_core.errors import ConfigError, WorkerLostError
 
 if TYPE_CHECKING:
     from inc_core.runner import TrialJob, TrialOutcome
@@ -171,7 +171,12 @@ class DaskBackend(TrialBackend):
 
     def submit(self, config: TuneConfig) -> concurrent.futures.Future[TrialOutcome]:
         if self.job_future.status != "finished":  # every worker holding the job left: send it again
-            self.job_future = self.client.scatter(self.job, broadcast=True, hash=False)
+            if not self.alive_workers():
+                raise WorkerLostError("no Dask worker is there to receive the trial job")
+            try:
+                self.job_future = self.client.scatter(self.job, broadcast=True, hash=False)
+            except (OSError, TimeoutError) as exc:
+                raise WorkerLostError(f"sending the trial job to the Dask workers failed ({exc})") from exc
         return self.executor.submit(worker.run_job, self.job_future, config)
 
     def alive_workers(self) -> int | None:

@@ -437,7 +437,7 @@ class TuningRun:
                     number += 1
                     self.history.record_start(trial)
                     self.pm.hook.inc_trial_start(run=self, trial=trial)
-                    inflight[backend.submit(proposal.config)] = _Running(trial, time.monotonic())
+                    self._submit(backend, _Running(trial, time.monotonic()), inflight, lost)
                 if not inflight and not lost:
                     if strategy.finished:
                         continue  # the monitor reports EXHAUSTED next round
@@ -484,13 +484,29 @@ class TuningRun:
                 return time.monotonic()
             return gone_since
         if gone_since is not None:
+            # Work queued while no worker existed may wait on data that left with the workers: send it again.
+            for future in list(inflight):
+                future.cancel()
+                lost.append(inflight.pop(future))
             logger.warning("workers are back; running the %d lost trial(s) again", len(lost))
-        while lost:
-            running = lost.pop(0)
-            inflight[backend.submit(running.trial.config)] = _Running(
-                running.trial, time.monotonic(), running.attempts + 1
-            )
+        for running in lost[:]:
+            lost.remove(running)
+            self._submit(backend, _Running(running.trial, time.monotonic(), running.attempts + 1), inflight, lost)
         return None
+
+    def _submit(
+        self,
+        backend: TrialBackend,
+        running: _Running,
+        inflight: dict[concurrent.futures.Future[TrialOutcome], _Running],
+        lost: list[_Running],
+    ) -> None:
+        """Start ``running`` on the backend; with no worker to take it, it waits among the lost trials."""
+        try:
+            inflight[backend.submit(running.trial.config)] = running
+        except WorkerLostError as exc:
+            logger.warning("trial %d: %s; it waits for a worker", running.trial.number, exc)
+            lost.append(running)
 
     def _wait_time(self, inflight: Mapping[Any, _Running], trial_timeout: float | None) -> float | None:
         """Seconds until the run's timeout or the earliest trial deadline, whichever comes first."""
