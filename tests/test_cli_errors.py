@@ -90,7 +90,7 @@ CASES = [
         "bad-executor",
         ("tolerable_loss: 0.01", "tolerable_loss: 0.01\n  executor: gpu"),
         "inc: error: run.yaml:9: tuning.executor: expected one of inline, threads, process, dask, "
-        "dask://HOST:PORT, mpi (got 'gpu')",
+        "dask://HOST:PORT, tls://HOST:PORT, mpi (got 'gpu')",
     ),
     (
         "run-dir-in-tuning",
@@ -225,7 +225,8 @@ def test_not_a_mapping(tmp_path: Path) -> None:
     [
         (
             ["--executor", "gpu"],
-            "inc: error: --executor: expected one of inline, threads, process, dask, dask://HOST:PORT, mpi (got 'gpu')",
+            "inc: error: --executor: expected one of inline, threads, process, dask, dask://HOST:PORT, "
+            "tls://HOST:PORT, mpi (got 'gpu')",
         ),
         (["--workers", "0"], "inc: error: --workers: input should be greater than or equal to 1 (got 0)"),
         (

@@ -1,22 +1,11 @@
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 from inc_core import PluginLoadError, TuneStrategy, hookimpl, make_plugin_manager, strategy_registry
 from inc_core.errors import UnknownNameError
 from inc_core.registry import unregister_strategy
-
-
-def make_distribution(root, dist: str, module: str, body: str) -> None:
-    """A real installed distribution on a sys.path entry: dist-info + entry point + module."""
-    info = root / f"{dist.replace('-', '_')}-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[inc.plugins]\n{module} = {module}\n")
-    (root / f"{module}.py").write_text(textwrap.dedent(body))
-
+from inc_core.testing.distributions import make_distribution
 
 GOOD = """
 from inc_core import TuneStrategy, hookimpl

@@ -70,6 +70,14 @@ class Adaptor(abc.ABC):
     def capability(self, model: Any) -> Capability:
         """The quantizable ops of ``model`` with their options (first = default) and recipe knobs."""
 
+    def check_calibration(self, model: Any, calibration: Calibration) -> None:  # noqa: B027 - optional hook
+        """Raise `ConfigError` if ``calibration`` cannot feed ``model`` (input names, rank, dtype, batch axis).
+
+        Called once before the baseline and before the run directory is created, so a
+        wrong calibration file is bad input, not 50 failed trials. Name the file and
+        the array in the message. The default checks nothing.
+        """
+
     @abc.abstractmethod
     def quantize(self, model: Any, tune_cfg: TuneConfig, calibration: Calibration) -> Any:
         """A new model quantized as ``tune_cfg`` says; ``model`` itself is left unchanged."""

@@ -1,7 +1,9 @@
 """The ``inc`` command: ``inc tune``, ``inc plugins``, ``inc strategies``, ``inc history``.
 
 Human output goes to stderr (rich); ``--json`` puts a machine-readable summary on
-stdout. Exit status: 0 goal met, 1 goal not met, 2 bad input.
+stdout. Exit status: 0 goal met, 1 goal not met, 2 bad input (including a history
+that cannot be read completely, or a run directory another process holds), 3 internal
+error (a bug in inc or a plugin: the traceback is printed).
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from rich.table import Table
 
 from inc_core.errors import BaselineError, ConfigError, IncError
 from inc_core.history import HISTORY_FILE
+from inc_core.run_lock import LOCK_FILE
 
 EXIT_GOAL_NOT_MET = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL_ERROR = 3
 EXIT_INTERRUPTED = 130
 
 
@@ -81,7 +85,7 @@ def _check_run_dir(run_dir: Path, resume: bool) -> None:
     if resume:
         if not (run_dir / HISTORY_FILE).is_file():
             raise ConfigError(f"--resume: no tuning history to resume in {run_dir} (expected {run_dir / HISTORY_FILE})")
-    elif run_dir.is_dir() and any(p.name != LOG_FILE for p in run_dir.iterdir()):
+    elif run_dir.is_dir() and any(p.name not in (LOG_FILE, LOCK_FILE) for p in run_dir.iterdir()):
         raise ConfigError(
             f"run directory {run_dir} already exists; pass --resume to continue it, "
             "or choose another run_dir (or --run-dir)"
@@ -96,7 +100,8 @@ LOG_FILE = "tuning.log"
 
 def _forget_run(run_dir: Path) -> None:
     """Remove what a run that never got past its baseline wrote, except the log."""
-    for name in ("run.yaml", HISTORY_FILE, f"{HISTORY_FILE}-wal", f"{HISTORY_FILE}-shm", f"{HISTORY_FILE}-journal"):
+    history_files = (HISTORY_FILE, f"{HISTORY_FILE}-wal", f"{HISTORY_FILE}-shm", f"{HISTORY_FILE}-journal")
+    for name in ("run.yaml", *history_files, LOCK_FILE):  # the lock is released by now
         (run_dir / name).unlink(missing_ok=True)
 
 
@@ -167,10 +172,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     try:
         _check_space(run_file, tuning_run, model_key)
+        tuning_run.check()  # calibration data, strategy options, executor: before anything is written
+        tuning_run.lock_run_dir()  # one writer per run directory, before run.yaml is (re)written
     except IncError:
         tuning_run.adaptor.close()
         raise
-    run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "run.yaml").write_text(resolved.resolved_yaml(), encoding="utf-8")
     progress = TuningProgress() if progress_wanted() else None
     if progress is not None:
@@ -245,7 +251,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     history_file = run_dir / HISTORY_FILE
     if not history_file.exists():
         raise IncError(f"{args.run_dir}: no tuning history here (expected {history_file})")
-    with TrialHistory(history_file) as history:
+    with TrialHistory(history_file, create=False) as history:
         trials = history.trials()
         baseline = history.get_meta("baseline") or {}
         result = history.get_meta("result")
@@ -374,12 +380,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except IncError as exc:
-        problems = str(exc).splitlines() or [type(exc).__name__]
-        for line in problems:
-            print(f"inc: error: {line}", file=sys.stderr)
-        if getattr(args, "json", False):  # tools reading stdout get the problems too
-            print(json.dumps({"exit_status": EXIT_BAD_INPUT, "errors": problems}, indent=2))
-        return EXIT_BAD_INPUT
+        return _report_error(args, EXIT_BAD_INPUT, str(exc).splitlines() or [type(exc).__name__])
+    except Exception as exc:  # not bad input: a bug, reported with its traceback and its own exit status
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        return _report_error(args, EXIT_INTERNAL_ERROR, [f"internal error: {type(exc).__name__}: {exc}"])
+
+
+def _report_error(args: argparse.Namespace, status: int, problems: list[str]) -> int:
+    for line in problems:
+        print(f"inc: error: {line}", file=sys.stderr)
+    if getattr(args, "json", False):  # tools reading stdout get the problems too
+        print(json.dumps({"exit_status": status, "errors": problems}, indent=2))
+    return status
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ field and what was expected. Keeps INC's positional signature
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +21,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -59,6 +61,14 @@ class TuningConfig(BaseModel):
     ``min_gain``: a config meets the goal only if it passes the accuracy criterion and
     beats fp32 on the weighted objective by this fraction (0.05: 5% faster, measured as
     a paired ratio); ``None`` keeps INC's accuracy-only rule.
+    ``tolerable_loss``: finite; with the ``relative`` criterion below 1 (a loss of 100% lets
+    any score pass). A negative value asks to beat the baseline by that much.
+    ``worker_wait`` (seconds): when every worker of the executor is gone (a Dask cluster
+    restarting its workers), how long to wait for one to come back before stopping with
+    "all workers lost"; the lost trials stay unrecorded so ``--resume`` runs them.
+    ``dask_security``: TLS settings for a ``tls://`` Dask scheduler, a
+    ``distributed.Security`` or a mapping of its arguments (``tls_ca_file``,
+    ``tls_client_cert``, ``tls_client_key``, ``require_encryption``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -67,8 +77,8 @@ class TuningConfig(BaseModel):
     timeout: Number = Field(default=0, ge=0)
     max_trials: StrictInt = Field(default=100, ge=1)
     sampler: Any = None
+    criterion: Literal["relative", "absolute"] = "relative"  # before tolerable_loss: its check reads it
     tolerable_loss: Number = 0.01
-    criterion: Literal["relative", "absolute"] = "relative"
     higher_is_better: StrictBool = True
     strategy: str | None = None
     strategy_kwargs: dict[str, Any] = Field(default_factory=dict)
@@ -83,6 +93,8 @@ class TuningConfig(BaseModel):
     executor: Any = "inline"
     workers: StrictInt = Field(default=1, ge=1)
     trial_timeout: Number | None = Field(default=None, gt=0)
+    worker_wait: Number = Field(default=60, ge=0)
+    dask_security: Any = None
 
     def __init__(
         self,
@@ -104,6 +116,18 @@ class TuningConfig(BaseModel):
             )
         except ValidationError as exc:
             raise ConfigError(format_validation_error(exc, "TuningConfig")) from None
+
+    @field_validator("tolerable_loss")
+    @classmethod
+    def _sane_tolerable_loss(cls, value: float, info: ValidationInfo) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        if info.data.get("criterion", "relative") == "relative" and value >= 1:
+            raise ValueError(
+                f"a relative loss of {value:.0%} lets any score pass; give a fraction below 1 (0.01 = 1%), "
+                "or criterion: absolute for a loss in metric units"
+            )
+        return value
 
     @field_validator("objectives")
     @classmethod

@@ -52,3 +52,7 @@ class TaskTimeoutError(TrialError):
 
 class WorkerStartError(AdaptorError):
     """No trial worker could start (e.g. a worker cannot import the model's framework)."""
+
+
+class RunDirLockedError(IncError):
+    """Another process is tuning in this run directory (one writer per run directory)."""

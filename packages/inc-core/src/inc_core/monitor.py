@@ -14,6 +14,7 @@ class StopReason(enum.StrEnum):
     EXHAUSTED = "the strategy has no more configs to propose"
     EMPTY_SPACE = "nothing in the model is quantizable"
     INTERRUPTED = "interrupted by the user"
+    WORKERS_LOST = "all workers lost"
 
 
 class TuningMonitor:

@@ -1,7 +1,9 @@
 """Plugin discovery: entry points in group ``inc.plugins``, loaded one by one.
 
-A plugin that fails to load gives one warning naming its distribution and error;
-the rest still work. ``INC_PLUGINS_STRICT=1`` (or ``strict=True``) raises instead.
+A plugin that fails to load gives one warning naming its entry point, distribution
+and error; the rest still work. That includes a plugin calling ``sys.exit()`` (or
+raising any other `BaseException`) at import: only a real Ctrl-C (`KeyboardInterrupt`)
+still stops the process. ``INC_PLUGINS_STRICT=1`` (or ``strict=True``) raises instead.
 ``INC_PLUGINS=name1,name2`` loads only the listed entry points (by entry-point
 name or distribution name). Registration never imports heavy frameworks.
 """
@@ -123,7 +125,9 @@ def load_entry_points(pm: IncPluginManager, strict: bool, allow: set[str] | None
         try:
             plugin = entry_point.load()
             pm.register_plugin(plugin, name=entry_point.name, source=dist)
-        except Exception as exc:  # one broken plugin must not take the others down
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # one broken plugin (even one calling sys.exit) must not take the others down
             message = f"inc plugin {entry_point.name!r} from distribution {dist!r} failed to load: {exc!r}"
             if pm.get_plugin(entry_point.name) is not None:
                 pm.unregister(name=entry_point.name)

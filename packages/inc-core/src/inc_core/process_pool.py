@@ -92,6 +92,7 @@ class KillableProcessPool(concurrent.futures.Executor):
         self._workers: list[_Worker] = []
         self._next_id = 0
         self._shutdown = False
+        self._abort = False
         self._start_errors: set[str] = set()
         self._wakeup_r, self._wakeup_w = multiprocessing.Pipe(duplex=False)
         for _ in range(max_workers):
@@ -111,16 +112,27 @@ class KillableProcessPool(concurrent.futures.Executor):
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop the pool; ``wait=False`` kills the workers at once (their tasks end cancelled).
+
+        The dispatch thread is joined before any pipe is closed, so it never waits on a
+        closed handle (no "OSError: handle is closed" from a background thread).
+        """
         with self._lock:
             self._shutdown = True
+            self._abort = self._abort or not wait
             if cancel_futures:
                 while self._queue:
                     self._queue.popleft().future.cancel()
+        if not wait:
+            for worker in self._workers:
+                if worker.process.is_alive():
+                    worker.process.kill()
         self._wake()
-        if wait:
-            self._thread.join(timeout=10)
+        self._thread.join(timeout=10)
         for worker in self._workers:
             self._stop(worker, kill=not wait)
+        self._wakeup_r.close()
+        self._wakeup_w.close()
 
     @property
     def worker_pids(self) -> list[int]:
@@ -153,6 +165,9 @@ class KillableProcessPool(concurrent.futures.Executor):
     def _dispatch(self) -> None:
         while True:
             with self._lock:
+                if self._abort:
+                    self._cancel_running()
+                    return
                 if self._shutdown and not any(w.task for w in self._workers) and not self._queue:
                     return
                 self._assign()
@@ -168,6 +183,12 @@ class KillableProcessPool(concurrent.futures.Executor):
             with self._lock:
                 for index in reversed(range(len(self._workers))):  # _fail_start may remove workers
                     self._service(index, self._workers[index], ready)
+
+    def _cancel_running(self) -> None:
+        for worker in self._workers:
+            task, worker.task, worker.deadline = worker.task, None, None
+            if task is not None and not task.future.done():
+                task.future.set_exception(concurrent.futures.CancelledError("the pool was shut down"))
 
     def _assign(self) -> None:
         if not self._workers:

@@ -41,7 +41,7 @@ from inc_core.config import TuningConfig
 from inc_core.errors import ConfigError, IncError
 
 Key = tuple[str | int, ...]
-EXECUTOR_FORMS = ("inline", "threads", "process", "dask", "dask://HOST:PORT", "mpi")
+EXECUTOR_FORMS = ("inline", "threads", "process", "dask", "dask://HOST:PORT", "tls://HOST:PORT", "mpi")
 NOT_IN_RUN_FILE = ("run_dir", "config_set", "sampler")
 """TuningConfig fields a run file cannot set (``run_dir`` is top level; the others are Python objects)."""
 
@@ -293,7 +293,7 @@ def check_executor(value: Any) -> None:
     """Raise ValueError unless ``value`` is one of the executor forms a run file may name."""
     if value in ("inline", "threads", "process", "dask", "mpi"):
         return
-    if isinstance(value, str) and re.fullmatch(r"dask://[^:/\s]+:\d+", value):
+    if isinstance(value, str) and re.fullmatch(r"(dask|tls)://[^:/\s]+:\d+", value):
         return
     raise ValueError(f"expected one of {', '.join(EXECUTOR_FORMS)} (got {value!r})")
 

@@ -22,19 +22,21 @@ from inc_core.errors import (
     BaselineError,
     ConfigError,
     HistoryError,
+    IncError,
     NotSupportedError,
     TrialError,
     WorkerLostError,
     WorkerStartError,
 )
 from inc_core.evaluator import Evaluator
-from inc_core.executors import TrialBackend, make_backend
+from inc_core.executors import TrialBackend, check_executor, make_backend
 from inc_core.goal import Goal
 from inc_core.history import CANCELLED, TrialHistory
 from inc_core.monitor import StopReason, TuningMonitor
 from inc_core.objectives import Objectives, pareto_front
 from inc_core.plugins import IncPluginManager, get_plugin_manager
 from inc_core.result import TuningResult
+from inc_core.run_lock import RunDirLock
 from inc_core.space import TuningSpace
 from inc_core.strategy import Proposal, TuneStrategy
 from inc_core.trial import Trial, TrialState
@@ -43,6 +45,8 @@ from inc_core.tune_config import TuneConfig
 logger = logging.getLogger("inc")
 MAX_ATTEMPTS = 3
 """How often a trial is started when the worker running it dies."""
+LOST_POLL = 1.0
+"""Seconds between checks that an executor that can lose workers still has some."""
 
 
 @dataclass
@@ -155,7 +159,7 @@ class TuningRun:
             model = self.adaptor.load(model)
         self.model = model
         self.strategy_name = tuning_config.strategy_name
-        self.strategy_cls = self.pm.strategies.get(self.strategy_name).cls
+        self.strategy_cls: type[TuneStrategy] = self.pm.strategies.get(self.strategy_name).cls
         self.resume = resume
         if resume and tuning_config.run_dir is None:
             raise ConfigError("resume=True needs TuningConfig.run_dir: the run directory to resume")
@@ -175,6 +179,8 @@ class TuningRun:
         self.sensitivity_seconds = 0.0
         self._best_model: tuple[TuneConfig, Any] | None = None
         self._log_handler: logging.Handler | None = None
+        self._run_lock = RunDirLock(self.run_dir)
+        self._checked = False
 
     # StrategyContext -------------------------------------------------------------
     @property
@@ -242,9 +248,37 @@ class TuningRun:
         return dict(self.adaptor.op_sensitivity(self.model, config, self.calibration, method, ops))
 
     # The run ---------------------------------------------------------------------
-    def run(self) -> TuningResult:
-        self._open_run_dir()
+    def check(self) -> None:
+        """Everything checkable without evaluating anything, before the run directory exists.
+
+        Strategy options (types and ranges), calibration data against the model's inputs
+        (the adaptor's `Adaptor.check_calibration`), the executor (known, installed, the
+        job picklable for its workers, a remote scheduler reachable). `ConfigError` on bad input.
+        """
+        if self._checked:
+            return
+        self.strategy_cls.validate_options(self._strategy_options())
         try:
+            self.adaptor.check_calibration(self.model, self.calibration)
+        except IncError:
+            raise
+        except Exception as exc:
+            raise ConfigError(
+                f"calibration data cannot feed the model ({type(exc).__name__}: {exc}); "
+                "check its arrays' names, shapes and dtypes against the model's inputs"
+            ) from None
+        check_executor(self.config.executor, self._job(), self.config.dask_security)
+        self._checked = True
+
+    def lock_run_dir(self) -> None:
+        """Take the run directory's lock (creating it): `RunDirLockedError` if another process tunes in it."""
+        self._run_lock.acquire()
+
+    def run(self) -> TuningResult:
+        self.check()
+        self.lock_run_dir()
+        try:
+            self._open_run_dir()
             self._build_space()
             self._prepare_space()
             self._measure_baseline()
@@ -267,21 +301,23 @@ class TuningRun:
             )
         if self.resume and not history_file.exists():
             raise ConfigError(f"resume: no history to resume in {self.run_dir} (expected {history_file})")
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         self._log_handler = logging.FileHandler(self.run_dir / "tuning.log", encoding="utf-8")
         self._log_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logging.getLogger("inc").addHandler(self._log_handler)
         if logging.getLogger("inc").level == logging.NOTSET:
             logging.getLogger("inc").setLevel(logging.INFO)
-        self.history = TrialHistory.in_run_dir(self.run_dir)
+        self.history = TrialHistory.in_run_dir(self.run_dir, create=not self.resume)
 
     def _close(self) -> None:
-        if self.history is not None:
-            self.history.close()
-        if self._log_handler is not None:
-            logging.getLogger("inc").removeHandler(self._log_handler)
-            self._log_handler.close()
-        self.adaptor.close()
+        try:
+            if self.history is not None:
+                self.history.close()
+            if self._log_handler is not None:
+                logging.getLogger("inc").removeHandler(self._log_handler)
+                self._log_handler.close()
+            self.adaptor.close()
+        finally:
+            self._run_lock.release()
 
     def _build_space(self) -> None:
         assert self.history is not None
@@ -327,6 +363,8 @@ class TuningRun:
             try:
                 self.baseline = self.evaluator.evaluate(self.model)
             except Exception as exc:
+                # The traceback goes to tuning.log (INFO: not on stderr unless -v), the summary to the caller.
+                logger.info("evaluating the fp32 baseline failed", exc_info=exc)
                 raise BaselineError(f"evaluating the fp32 baseline failed: {type(exc).__name__}: {exc}") from exc
             self.evaluator.check_baseline(self.baseline)
             self.history.set_meta("baseline", {"metrics": self.baseline})
@@ -369,26 +407,43 @@ class TuningRun:
         """The ask/tell loop: keep workers busy, feed results back, stop when the monitor says."""
         assert self.history is not None
         timeout = float(self.config.trial_timeout) if self.config.trial_timeout else None
-        backend = make_backend(self.config.executor, self.config.workers, self._job(), timeout)
+        backend = make_backend(
+            self.config.executor, self.config.workers, self._job(), timeout, self.config.dask_security
+        )
         inflight: dict[concurrent.futures.Future[TrialOutcome], _Running] = {}
+        lost: list[_Running] = []  # trials whose worker vanished, waiting for a worker to run them again
+        workers_gone_since: float | None = None
         number = self.history.next_number()
         reason: StopReason | None = None
         try:
             while True:
+                busy = bool(inflight or lost)
                 goal_met = strategy.best_trial is not None and strategy.best_trial.met and not strategy.atomic_stage
-                reason = self.monitor.stop_reason(goal_met, strategy.finished and not inflight)
-                if reason is not None and (reason is not StopReason.MAX_TRIALS or not inflight):
+                reason = self.monitor.stop_reason(goal_met, strategy.finished and not busy)
+                if reason is not None and (reason is not StopReason.MAX_TRIALS or not busy):
                     break
-                free = self.config.workers - len(inflight)
-                budget = self.monitor.budget_left() - len(inflight)
+                if backend.may_lose_workers and busy:
+                    workers_gone_since = self._check_workers(backend, inflight, lost, workers_gone_since)
+                    waited = time.monotonic() - workers_gone_since if workers_gone_since is not None else 0.0
+                    if workers_gone_since is not None and waited >= float(self.config.worker_wait):
+                        logger.error(
+                            "all workers lost for %.0f s; stopping (%d unfinished trial(s) stay unrecorded: "
+                            "--resume runs them)",
+                            waited,
+                            len(inflight) + len(lost),
+                        )
+                        reason = StopReason.WORKERS_LOST
+                        break
+                free = self.config.workers - len(inflight) - len(lost)
+                budget = self.monitor.budget_left() - len(inflight) - len(lost)
                 proposals: list[Proposal] = strategy.ask(min(free, budget)) if free > 0 and budget > 0 else []
                 for proposal in proposals:
                     trial = Trial(number, proposal.config, proposal.seq, proposal.stage, started_at=time.time())
                     number += 1
                     self.history.record_start(trial)
                     self.pm.hook.inc_trial_start(run=self, trial=trial)
-                    inflight[backend.submit(proposal.config)] = _Running(trial, time.monotonic())
-                if not inflight:
+                    self._submit(backend, _Running(trial, time.monotonic()), inflight, lost)
+                if not inflight and not lost:
                     if strategy.finished:
                         continue  # the monitor reports EXHAUSTED next round
                     if not proposals:
@@ -399,19 +454,64 @@ class TuningRun:
                         break
                     continue
                 wait_for = self._wait_time(inflight, None if backend.kills_timeouts else timeout)
+                if backend.may_lose_workers or lost:
+                    wait_for = LOST_POLL if wait_for is None else min(wait_for, LOST_POLL)
                 done, _ = concurrent.futures.wait(inflight, timeout=wait_for, return_when="FIRST_COMPLETED")
                 for future in done:
-                    self._settle(strategy, backend, inflight, future)
+                    self._settle(strategy, inflight, lost, future)
+                if lost and not backend.may_lose_workers:
+                    self._check_workers(backend, inflight, lost, None)  # a pool that replaces its workers
                 if timeout and not backend.kills_timeouts:
                     self._abandon_expired(strategy, inflight, timeout)
         except KeyboardInterrupt:
             reason = StopReason.INTERRUPTED
             raise
         finally:
-            self._cancel(inflight)
+            self._cancel(inflight, lost)
             backend.shutdown()
             strategy.finalize()
         return reason if reason is not None else StopReason.EXHAUSTED
+
+    def _check_workers(
+        self,
+        backend: TrialBackend,
+        inflight: dict[concurrent.futures.Future[TrialOutcome], _Running],
+        lost: list[_Running],
+        gone_since: float | None,
+    ) -> float | None:
+        """Resubmit lost trials if a worker is there; return since when none has been (None: some are)."""
+        if backend.alive_workers() == 0:
+            if gone_since is None:
+                logger.warning(
+                    "all workers lost; waiting up to %g s (worker_wait) for one to come back",
+                    float(self.config.worker_wait),
+                )
+                return time.monotonic()
+            return gone_since
+        if gone_since is not None:
+            # Work queued while no worker existed may wait on data that left with the workers: send it again.
+            for future in list(inflight):
+                future.cancel()
+                lost.append(inflight.pop(future))
+            logger.warning("workers are back; running the %d lost trial(s) again", len(lost))
+        for running in lost[:]:
+            lost.remove(running)
+            self._submit(backend, _Running(running.trial, time.monotonic(), running.attempts + 1), inflight, lost)
+        return None
+
+    def _submit(
+        self,
+        backend: TrialBackend,
+        running: _Running,
+        inflight: dict[concurrent.futures.Future[TrialOutcome], _Running],
+        lost: list[_Running],
+    ) -> None:
+        """Start ``running`` on the backend; with no worker to take it, it waits among the lost trials."""
+        try:
+            inflight[backend.submit(running.trial.config)] = running
+        except WorkerLostError as exc:
+            logger.warning("trial %d: %s; it waits for a worker", running.trial.number, exc)
+            lost.append(running)
 
     def _wait_time(self, inflight: Mapping[Any, _Running], trial_timeout: float | None) -> float | None:
         """Seconds until the run's timeout or the earliest trial deadline, whichever comes first."""
@@ -426,19 +526,25 @@ class TuningRun:
     def _settle(
         self,
         strategy: TuneStrategy,
-        backend: TrialBackend,
         inflight: dict[concurrent.futures.Future[TrialOutcome], _Running],
+        lost: list[_Running],
         future: concurrent.futures.Future[TrialOutcome],
     ) -> None:
+        """Record a finished future, or put its trial aside to run again when its worker was lost.
+
+        A trial is lost (not failed) when its worker process died (`WorkerLostError`, up to
+        `MAX_ATTEMPTS` runs: a trial that kills every worker it runs on fails) or when the
+        engine cancelled it unasked (Dask cancels work whose workers or scheduler vanished).
+        """
         running = inflight.pop(future)
-        error = future.exception() if not future.cancelled() else None
+        cancelled = future.cancelled()
+        error = None if cancelled else future.exception()
         if isinstance(error, WorkerStartError):
             raise error  # a setup problem, reported once: no trial can run
-        if isinstance(error, WorkerLostError) and running.attempts < MAX_ATTEMPTS:
-            logger.warning("trial %d: %s; running it again on another worker", running.trial.number, error)
-            inflight[backend.submit(running.trial.config)] = _Running(
-                running.trial, time.monotonic(), running.attempts + 1
-            )
+        dead_worker = isinstance(error, WorkerLostError) and running.attempts < MAX_ATTEMPTS
+        if dead_worker or cancelled or isinstance(error, concurrent.futures.CancelledError):
+            logger.warning("trial %d: its worker was lost (%s); it will run again", running.trial.number, error)
+            lost.append(running)
             return
         self._complete(strategy, running.trial, future)
 
@@ -486,10 +592,12 @@ class TuningRun:
             self._best_model = (finished.config, outcome.model)
         self.pm.hook.inc_trial_end(run=self, trial=finished)
 
-    def _cancel(self, inflight: dict[concurrent.futures.Future[TrialOutcome], _Running]) -> None:
+    def _cancel(self, inflight: dict[concurrent.futures.Future[TrialOutcome], _Running], lost: list[_Running]) -> None:
+        """Trials unfinished at the end are recorded cancelled: not final, so ``--resume`` runs them."""
         assert self.history is not None
-        for future, running in inflight.items():
+        for future in inflight:
             future.cancel()
+        for running in [*inflight.values(), *lost]:
             self.history.record_end(running.trial.with_(state=TrialState.FAILED, error=CANCELLED, ended_at=time.time()))
 
     # Result ------------------------------------------------------------------------
@@ -537,6 +645,8 @@ class TuningRun:
             return reason.value
         if not any(op.quantized_options for op in self.space.ops) and self.cost_model is not None:
             return f"no quantization mode is faster than fp32 on this machine ({self.cost_model.describe()})"
+        if trials and all(t.state is TrialState.FAILED for t in trials):
+            return f"every trial failed ({len(trials)}); the first: {trials[0].error}"
         return self.goal.reason_not_met(trials)
 
     def _all_trials(self) -> list[Trial]:

@@ -27,7 +27,9 @@ import math
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from inc_core.errors import ConfigError
 from inc_core.space import TuningSpace
@@ -139,16 +141,20 @@ class TuneStrategy:
     Subclasses set ``name`` (their registered name) and may declare
     ``default_options`` (option name -> default value; the default's type is the
     expected type). Unknown options or wrong types raise `ConfigError` naming
-    the strategy and the option.
+    the strategy and the option. ``options_model`` (a pydantic model, usually
+    ``option_model(default_options, batch_size=PositiveInt)``) adds ranges and
+    allowed values; the runner checks it before anything is evaluated, so
+    ``batch_size: 0`` or ``fallback_dtype: bogus`` is bad input.
     """
 
     name: ClassVar[str] = ""
     default_options: ClassVar[Mapping[str, Any]] = {}
+    options_model: ClassVar[type[BaseModel] | None] = None
 
     def __init__(self, space: TuningSpace, context: StrategyContext, **options: Any) -> None:
         self.space = space
         self.context = context
-        self.options = self._validate_options(options)
+        self.options = self.validate_options(options)
         self.stage = ""
         self.atomic_stage = False
         """While True, a passing trial does not end a ``timeout=0`` run: the stage runs to its end."""
@@ -166,6 +172,24 @@ class TuneStrategy:
         self._generator: Generator[Any, Any, None] | None = None
 
     # Options -----------------------------------------------------------------
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        """``options`` merged over the defaults, or `ConfigError` naming the strategy, option and rule."""
+        merged = cls._validate_options(options)
+        if cls.options_model is None:
+            return merged
+        label = cls.name or cls.__name__
+        checked = {k: v for k, v in merged.items() if k in cls.options_model.model_fields}
+        try:
+            model = cls.options_model.model_validate(checked)
+        except ValidationError as exc:
+            lines = []
+            for problem in exc.errors():
+                option = ".".join(str(p) for p in problem["loc"])
+                lines.append(f"strategy {label!r}: option {option!r}: {problem['msg']} (got {problem.get('input')!r})")
+            raise ConfigError("\n".join(lines)) from None
+        return {**merged, **{k: getattr(model, k) for k in checked}}
+
     @classmethod
     def _validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
         label = cls.name or cls.__name__
@@ -406,3 +430,24 @@ def _same_kind(value: Any, default: Any) -> bool:
     if isinstance(default, (list, tuple)):
         return isinstance(value, (list, tuple))
     return isinstance(value, type(default))
+
+
+PositiveInt = Annotated[int, Field(ge=1)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+FallbackDtype = Literal["bf16", "fp16", "fp32"]
+"""Option types for `option_model` (``FallbackDtype``: the float dtypes of `FLOAT_DTYPES`)."""
+
+
+def option_model(defaults: Mapping[str, Any], **rules: Any) -> type[BaseModel]:
+    """A strict pydantic model checking the options named in ``rules`` (name -> type with its range).
+
+    ``defaults`` is the strategy's ``default_options``: each rule's field defaults to it.
+    Use ``PositiveInt``, ``Annotated[float, Field(gt=0)]``, ``Literal[...]``; values are
+    not coerced (``"4"`` is not an int, ``True`` is not 1).
+    """
+    unknown = sorted(set(rules) - set(defaults))
+    if unknown:
+        raise TypeError(f"option_model: {unknown} are not in default_options")
+    config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    fields: dict[str, Any] = {name: (rule, defaults[name]) for name, rule in rules.items()}
+    return create_model("StrategyOptions", __config__=config, **fields)

@@ -130,6 +130,11 @@ class OnnxAdaptor(Adaptor):
     def capability(self, model: Any) -> Capability:
         return self._state(model).capability
 
+    def check_calibration(self, model: Any, calibration: Calibration) -> None:
+        """Read the calibration data once and check it against the model's inputs (cached for the benchmarks)."""
+        if calibration.data is not None:
+            self._feeds_for(self._as_model(model), calibration)
+
     def quantize(self, model: Any, tune_cfg: TuneConfig, calibration: Calibration) -> onnx.ModelProto:
         from inc_onnx.model_io import is_large
         from inc_onnx.passes import PassContext, new_workdir, quantize_prepared

@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 
 from inc_core import Batch, NotSupportedError, OpOption, Trial, TuneConfig, TuneStrategy
 from inc_core.cost import option_kind
+from inc_core.strategy import FallbackDtype, NonNegativeInt, option_model
 from inc_strategies import modes, stages
 
 logger = logging.getLogger("inc.strategy.auto")
@@ -59,6 +60,7 @@ class AutoTuneStrategy(TuneStrategy):
 
     name = "auto"
     default_options: ClassVar[dict[str, Any]] = {"fallback_dtype": "fp32", "refine": True, "max_presets": 3}
+    options_model = option_model(default_options, fallback_dtype=FallbackDtype, max_presets=NonNegativeInt)
     """``fallback_dtype``: float dtype of demoted ops with no more accurate mode; ``refine``: run
     stage 4; ``max_presets``: stage-2 presets at most."""
 

@@ -21,6 +21,7 @@ from collections.abc import Generator
 from typing import Any, ClassVar
 
 from inc_core import Batch, Trial, TuneConfig, TuneStrategy
+from inc_core.strategy import NonNegativeInt, option_model
 from inc_strategies import stages
 
 
@@ -29,6 +30,7 @@ class BasicTuneStrategy(TuneStrategy):
 
     name = "basic"
     default_options: ClassVar[dict[str, Any]] = {"max_op_type_wise": 0}
+    options_model = option_model(default_options, max_op_type_wise=NonNegativeInt)
     """``max_op_type_wise``: cap on stage-4 configs (0 = all, as INC)."""
 
     def plan(self) -> list[str]:

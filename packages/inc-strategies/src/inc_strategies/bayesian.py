@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from inc_core import Batch, Trial, TuneConfig, TuneStrategy
+from inc_core.strategy import PositiveInt, option_model
 from inc_strategies import stages
 
 UCB_KAPPA = 2.576
@@ -294,6 +295,9 @@ class BayesianTuneStrategy(TuneStrategy):
 
     name = "bayesian"
     default_options: ClassVar[dict[str, Any]] = {"n_warmup": 10000, "n_iter": 10, "max_params": 64, "batch_size": 4}
+    options_model = option_model(
+        default_options, n_warmup=PositiveInt, n_iter=PositiveInt, max_params=PositiveInt, batch_size=PositiveInt
+    )
     """``max_params``: at most this many dimensions (see `stages.parameter_groups`);
     ``batch_size``: proposals per round (independent of the number of workers)."""
 

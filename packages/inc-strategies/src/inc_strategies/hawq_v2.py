@@ -14,6 +14,7 @@ from collections.abc import Generator
 from typing import Any, ClassVar
 
 from inc_core import Batch, ConfigError, NotSupportedError, TuneStrategy
+from inc_core.strategy import FallbackDtype, option_model
 from inc_strategies import stages
 
 
@@ -22,6 +23,7 @@ class HAWQ_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
 
     name = "hawq_v2"
     default_options: ClassVar[dict[str, Any]] = {"fallback_dtype": "fp32"}
+    options_model = option_model(default_options, fallback_dtype=FallbackDtype)
 
     def plan(self) -> list[str]:
         """The stages this strategy runs, one printable line each."""

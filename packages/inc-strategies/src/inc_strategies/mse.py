@@ -17,6 +17,7 @@ from collections.abc import Generator
 from typing import Any, ClassVar
 
 from inc_core import Batch, NotSupportedError, TuneStrategy
+from inc_core.strategy import NonNegativeInt, option_model
 from inc_strategies import stages
 
 logger = logging.getLogger("inc.strategy.mse")
@@ -27,6 +28,7 @@ class MSETuneStrategy(TuneStrategy):
 
     name = "mse"
     default_options: ClassVar[dict[str, Any]] = {"op_type_wise": 3}
+    options_model = option_model(default_options, op_type_wise=NonNegativeInt)
 
     def plan(self) -> list[str]:
         """The stages this strategy runs, one printable line each."""

@@ -17,6 +17,7 @@ from collections.abc import Generator
 from typing import Any, ClassVar
 
 from inc_core import Batch, ConfigError, NotSupportedError, TuneConfig, TuneStrategy
+from inc_core.strategy import FallbackDtype, PositiveInt, option_model
 from inc_strategies import stages
 
 
@@ -25,6 +26,7 @@ class MSE_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
 
     name = "mse_v2"
     default_options: ClassVar[dict[str, Any]] = {"fallback_dtype": "fp32", "candidates": 8}
+    options_model = option_model(default_options, fallback_dtype=FallbackDtype, candidates=PositiveInt)
     """``candidates``: ops (by ``mse`` rank) whose fallback gain ``mse_v2`` measures per greedy step."""
 
     def plan(self) -> list[str]:

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from inc_core import Batch, Trial, TuneConfig, TuneStrategy
+from inc_core.strategy import NonNegativeInt, PositiveInt, option_model
 from inc_strategies import stages
 
 PENALTY = 1000.0
@@ -48,6 +49,9 @@ class TpeTuneStrategy(TuneStrategy):
 
     name = "tpe"
     default_options: ClassVar[dict[str, Any]] = {"n_startup_trials": 10, "batch_size": 4, "max_params": 64}
+    options_model = option_model(
+        default_options, n_startup_trials=NonNegativeInt, batch_size=PositiveInt, max_params=PositiveInt
+    )
     """``max_params``: at most this many parameters; more ops are grouped (see `stages.parameter_groups`);
     ``batch_size``: configs asked per round."""
 
