@@ -134,21 +134,24 @@ def _check_space(run_file: Any, tuning_run: Any, model_key: tuple[str, str]) -> 
 def cmd_tune(args: argparse.Namespace) -> int:
     """Validate everything, then write ``run.yaml`` and tune; nothing is written on bad input."""
     from inc_core.adaptor import Calibration
+    from inc_core.cli_args import adaptor_overrides, load_run, resume_command, tuning_overrides
+    from inc_core.cli_logging import foreign_logs_into
     from inc_core.plugins import get_plugin_manager
     from inc_core.progress import TuningProgress, progress_wanted
-    from inc_core.run_spec import load_run_file, resolve_run
+    from inc_core.run_dirs import check_overwrite, clear_run_dir
+    from inc_core.run_spec import resolve_run
     from inc_core.runner import TuningRun
 
-    run_file = load_run_file(args.config)
+    if args.overwrite and args.resume:
+        raise ConfigError("--overwrite and --resume: choose one (replace the run directory, or continue it)")
+    run_file = load_run(args)
     run_dir = Path(args.run_dir).resolve() if args.run_dir else (run_file.base / run_file.spec.run_dir).resolve()
-    overrides: dict[str, Any] = {}
-    if args.executor is not None:
-        overrides["executor"] = args.executor
-    if args.workers is not None:
-        overrides["workers"] = args.workers
     pm = get_plugin_manager()
-    resolved = resolve_run(run_file, run_dir, overrides, pm)
-    _check_run_dir(run_dir, args.resume)
+    resolved = resolve_run(run_file, run_dir, tuning_overrides(args), pm, adaptor_overrides(args))
+    if args.overwrite:
+        check_overwrite(run_dir)
+    else:
+        _check_run_dir(run_dir, args.resume)
     model_key = ("model", "path") if run_file.spec.model.path is not None else ("model", "factory")
     try:
         tuning_run = TuningRun(
@@ -156,7 +159,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
             resolved.tuning,
             resolved.eval_fn,
             calibration=Calibration(data=resolved.calib_data),
-            adaptor=resolved.framework,
+            adaptor=resolved.adaptor,
             resume=args.resume,
             plugin_manager=pm,
         )
@@ -170,6 +173,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
     except IncError:
         tuning_run.adaptor.close()
         raise
+    if args.overwrite:
+        clear_run_dir(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "run.yaml").write_text(resolved.resolved_yaml(), encoding="utf-8")
     progress = TuningProgress() if progress_wanted() else None
@@ -177,7 +182,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         pm.register(progress, name="inc-progress")
     started = time.monotonic()
     try:
-        result = tuning_run.run()
+        with foreign_logs_into(run_dir / LOG_FILE):
+            result = tuning_run.run()
     except BaselineError as exc:  # the evaluation cannot score the fp32 model: bad input, keep only the log
         if not args.resume:
             _forget_run(run_dir)
@@ -185,7 +191,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
             f"{run_file.where(('evaluation', 'function'))}: {exc} (details in {run_dir / LOG_FILE})"
         ) from exc
     except KeyboardInterrupt:
-        print(f"inc: interrupted; continue with: inc tune {args.config} --resume", file=sys.stderr)
+        print(f"inc: interrupted; continue with: {resume_command(args.argv, run_dir)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         if progress is not None:
@@ -195,17 +201,22 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        console = _console()
-        verdict = "[green]goal met[/green]" if result.met_goal else "[red]goal NOT met[/red]"
-        console.print(f"{verdict} after {summary['trials']} trials (stopped: {escape(summary['stop_reason'])})")
-        best = summary["best_score"]
-        console.print(
-            f"baseline {result.baseline_score:.6g}, target {result.target_score:.6g}, "
-            f"best {'-' if best is None else f'{best:.6g}'}"
-        )
-        console.print(f"best config: {escape(str(summary['best_config_summary']))}")
-        console.print(f"run directory: {result.run_dir}")
+        _print_summary(summary)
     return 0 if result.met_goal else EXIT_GOAL_NOT_MET
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    """The end of ``inc tune``: verdict, accuracy delta, speed-up and size ratio vs fp32, where things are."""
+    from inc_core.summary import RunSummary, duration
+
+    console = _console()
+    facts = RunSummary.from_dict(summary)
+    lines = facts.lines()
+    colour = "green" if facts.met_goal else "red"
+    console.print(f"[{colour}]{escape(lines[0])}[/{colour}] ({duration(summary['elapsed_s'])})")
+    for line in lines[1:]:
+        console.print(escape(line))
+    console.print(f"run directory: {summary['run_dir']} (inc history / inc report show every trial)")
 
 
 def _read_run_yaml(run_dir: Path) -> dict[str, Any] | None:
@@ -326,19 +337,24 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="inc", description="Accuracy-aware quantization tuning.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every trial to stderr")
-    sub = parser.add_subparsers(dest="command", required=True)
-    tune = sub.add_parser("tune", help="tune the model described by a YAML run file")
-    tune.add_argument("config", help="the YAML run file")
-    tune.add_argument("--resume", action="store_true", help="continue the history in the run directory")
-    tune.add_argument(
-        "--executor",
-        metavar="EXECUTOR",
-        help="where trials run: inline (default), threads, process, dask, dask://HOST:PORT or mpi",
+    from inc_core.cli_args import add_tune_arguments
+
+    parser = argparse.ArgumentParser(
+        prog="inc",
+        description="Accuracy-aware quantization tuning.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # also keeps --version on one line
     )
-    tune.add_argument("--workers", type=int, metavar="N", help="trials run in parallel (default 1)")
-    tune.add_argument("--run-dir", help="override run_dir from the YAML")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every trial to stderr")
+    parser.add_argument("--version", action="version", version=versions(), help="print the inc versions and exit")
+    sub = parser.add_subparsers(dest="command", required=True)
+    tune = sub.add_parser(
+        "tune",
+        help="tune a model: from a YAML run file, or a model file with --eval and --calib",
+        description="inc tune RUN_FILE.yaml [flags]  |  inc tune MODEL --eval MODULE:FUNCTION [--calib DATA] [flags]",
+    )
+    add_tune_arguments(tune)
+    tune.add_argument("--resume", action="store_true", help="continue the history in the run directory")
+    tune.add_argument("--overwrite", action="store_true", help="replace a finished run directory (deletes it)")
     tune.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     tune.set_defaults(func=cmd_tune)
     plugins = sub.add_parser("plugins", help="list strategies and adaptors found, with their distributions")
@@ -368,8 +384,25 @@ def _configure_logging(verbose: bool) -> None:
     inc_logger.propagate = False
 
 
+def versions() -> str:
+    """``inc 0.1.0 (inc-core 0.1.0, inc-onnx 0.1.0, ...)``: the installed inc distributions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for dist in ("inc-core", "inc-strategies", "inc-onnx", "inc-torch"):
+        try:
+            found.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            continue
+    from inc_core import __version__
+
+    return f"inc {__version__} ({', '.join(found) or 'inc-core from source'})"
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     _configure_logging(args.verbose)
     try:
         return int(args.func(args))

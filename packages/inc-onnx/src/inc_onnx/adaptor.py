@@ -48,7 +48,9 @@ class OnnxAdaptor(Adaptor):
     used by `op_sensitivity`. ``preprocess``: run ORT's ``quant_pre_process`` first.
     ``external_data_threshold``: bytes above which models are written with external data.
     ``reuse_calibration``: False recomputes calibration statistics for every trial
-    (only for measuring what reuse saves).
+    (only for measuring what reuse saves). ``providers``: ORT execution providers `benchmark`
+    runs on (names from ``onnxruntime.get_available_providers()``). ``session_options``:
+    ``onnxruntime.SessionOptions`` attributes set for `benchmark` (e.g. ``{"enable_cpu_mem_arena": False}``).
     """
 
     name = "onnx"
@@ -64,10 +66,16 @@ class OnnxAdaptor(Adaptor):
         external_data_threshold: int | None = None,
         workdir: str | Path | None = None,
         reuse_calibration: bool = True,
+        providers: Sequence[str] = ("CPUExecutionProvider",),
+        session_options: Mapping[str, Any] | None = None,
     ) -> None:
         from inc_onnx.capability import FloatSupport
-        from inc_onnx.model_io import EXTERNAL_DATA_THRESHOLD
+        from inc_onnx.model_io import EXTERNAL_DATA_THRESHOLD, check_session_settings
 
+        self.providers = tuple(providers)
+        self.session_options = dict(session_options or {})
+        if self.providers != ("CPUExecutionProvider",) or self.session_options:  # checking imports onnxruntime
+            check_session_settings(self.providers, self.session_options)
         self.threads = threads
         self.warmup = warmup
         self.repetitions = repetitions
@@ -154,7 +162,13 @@ class OnnxAdaptor(Adaptor):
 
         model = self._as_model(model)
         feed = self._feeds_for(model, calibration)[0]
-        sess = session(model, threads=self.threads, workdir=self._root)
+        sess = session(
+            model,
+            threads=self.threads,
+            providers=self.providers,
+            workdir=self._root,
+            settings=self.session_options,
+        )
         return median_latency(lambda: sess.run(None, feed), self.warmup, self.repetitions)
 
     def op_sensitivity(
