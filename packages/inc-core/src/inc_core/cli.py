@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -190,6 +189,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
         raise BaselineError(
             f"{run_file.where(('evaluation', 'function'))}: {exc} (details in {run_dir / LOG_FILE})"
         ) from exc
+    except ConfigError as exc:  # bad input found once the model runs (e.g. calibration data that does not fit it)
+        if not args.resume:
+            _forget_run(run_dir)
+        where = run_file.where(("calibration",)) if str(exc).startswith("calibration data") else str(run_dir)
+        raise ConfigError(f"{where}: {exc} (details in {run_dir / LOG_FILE})") from exc
     except KeyboardInterrupt:
         print(f"inc: interrupted; continue with: {resume_command(args.argv, run_dir)}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -219,115 +223,6 @@ def _print_summary(summary: dict[str, Any]) -> None:
     console.print(f"run directory: {summary['run_dir']} (inc history / inc report show every trial)")
 
 
-def _read_run_yaml(run_dir: Path) -> dict[str, Any] | None:
-    try:
-        data = yaml.safe_load((run_dir / "run.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _run_summary(run: dict[str, Any] | None) -> str:
-    """One line: model, strategy, criterion, budget (from the run directory's run.yaml)."""
-    if not run:
-        return "(no run.yaml: tuned from Python)"
-    model = run.get("model") or {}
-    tuning = run.get("tuning") or {}
-    source = (
-        model.get("path")
-        or f"{model.get('factory')}({', '.join(f'{k}={v}' for k, v in (model.get('args') or {}).items())})"
-    )
-    loss = tuning.get("tolerable_loss")
-    return (
-        f"model {source} [{model.get('framework', 'auto')}], strategy {tuning.get('strategy') or 'auto'}, "
-        f"{tuning.get('criterion', 'relative')} loss <= {loss}, max_trials {tuning.get('max_trials')}, "
-        f"timeout {tuning.get('timeout')} s, executor {tuning.get('executor')} x{tuning.get('workers')}"
-    )
-
-
-def _num(value: Any) -> str:
-    return f"{value:.6g}" if isinstance(value, (int, float)) else "-"
-
-
-def cmd_history(args: argparse.Namespace) -> int:
-    from inc_core.history import TrialHistory
-
-    run_dir = Path(args.run_dir)
-    history_file = run_dir / HISTORY_FILE
-    if not history_file.exists():
-        raise IncError(f"{args.run_dir}: no tuning history here (expected {history_file})")
-    with TrialHistory(history_file) as history:
-        trials = history.trials()
-        baseline = history.get_meta("baseline") or {}
-        result = history.get_meta("result")
-    run = _read_run_yaml(run_dir)
-    if args.json:
-        rows = [
-            {
-                **t.to_dict(),
-                "duration": t.duration,
-                "float_ops": len(t.config.float_ops()),
-                "summary": t.config.summary(),
-            }
-            for t in trials
-        ]
-        data = {"run_dir": str(run_dir), "run": run, "baseline": baseline, "result": result, "trials": rows}
-        print(json.dumps(data, indent=2))
-        return 0
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console.width = 240  # a pipe or file: don't squeeze the table into 80 columns
-    console.print(f"[bold]{escape(str(run_dir))}[/bold]: {escape(_run_summary(run))}")
-    base_score = result.get("baseline_score") if result else None
-    if result:
-        console.print(f"fp32 baseline {result['baseline_score']:.6g}, target {result['target_score']:.6g}")
-    elif baseline:
-        console.print(f"fp32 baseline metrics {baseline.get('metrics')}")
-    if trials:
-        first = min(t.started_at for t in trials)
-        last = max(t.ended_at or t.started_at for t in trials)
-        console.print(
-            f"trials from {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(first))} "
-            f"to {time.strftime('%H:%M:%S', time.localtime(last))} ({last - first:.1f} s, "
-            f"{sum(t.duration for t in trials):.1f} s in trials)"
-        )
-    several_metrics = any(len(t.metrics) > 1 for t in trials)
-    table = Table(title=f"{len(trials)} trials")
-    for column in ("#", "stage", "state", "score", "vs fp32", "pass", "latency ms", "size KiB", "float ops", "time s"):
-        table.add_column(column, justify="right" if column not in ("stage", "state", "pass") else "left")
-    if several_metrics:
-        table.add_column("metrics")
-    table.add_column("config / error", overflow="fold")
-    for t in trials:
-        delta = "-"
-        if t.score is not None and base_score:
-            delta = f"{(t.score - base_score) / abs(base_score) * 100:+.2f}%"
-        table.add_row(
-            str(t.number),
-            t.stage,
-            t.state.value,
-            f"{t.score:.6g}" if t.score is not None else "-",
-            delta,
-            "[green]pass[/green]" if t.passed else ("-" if t.failed else "[red]fail[/red]"),
-            f"{t.latency * 1e3:.3f}" if t.latency is not None else "-",
-            f"{t.model_size / 1024:.1f}" if t.model_size is not None else "-",
-            str(len(t.config.float_ops())),
-            f"{t.duration:.2f}" if t.ended_at else "-",
-            *([" ".join(f"{k}={v:.4g}" for k, v in t.metrics.items())] if several_metrics else []),
-            t.error or t.config.summary(),
-        )
-    console.print(table)
-    if result:
-        verdict = "[green]goal met[/green]" if result.get("met_goal") else "[red]goal NOT met[/red]"
-        console.print(
-            f"{verdict} (stopped: {escape(str(result.get('stop_reason')))}); best trial {result.get('best_trial')} "
-            f"(score {_num(result.get('best_score'))}): {result.get('best_config_summary')}"
-        )
-    else:
-        console.print("no result recorded: the run is still going, or it stopped early (resume it with --resume)")
-    return 0
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     from inc_core.report import write_report
 
@@ -337,7 +232,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from inc_core.apply import add_apply_parser
     from inc_core.cli_args import add_tune_arguments
+    from inc_core.history_view import cmd_history
 
     parser = argparse.ArgumentParser(
         prog="inc",
@@ -365,11 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
     strategies.set_defaults(func=cmd_strategies)
     history = sub.add_parser("history", help="table of the trials in a run directory")
     history.add_argument("run_dir")
-    history.add_argument("--json", action="store_true")
+    history.add_argument("--json", action="store_true", help="every trial with its full config, as JSON")
+    history.add_argument("--trial", type=int, metavar="N", help="one trial in full: metrics, measurements, config")
     history.set_defaults(func=cmd_history)
     report = sub.add_parser("report", help="write an HTML page and PNG charts for a run directory")
     report.add_argument("run_dir")
     report.set_defaults(func=cmd_report)
+    add_apply_parser(sub)
     return parser
 
 

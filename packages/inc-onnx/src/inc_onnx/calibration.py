@@ -58,12 +58,14 @@ def model_inputs(model: onnx.ModelProto) -> list[InputSpec]:
     return specs
 
 
-def _batches_from_arrays(arrays: Mapping[str, Any], specs: list[InputSpec], batch_size: int | None) -> list[Feed]:
+def _batches_from_arrays(
+    arrays: Mapping[str, Any], specs: list[InputSpec], batch_size: int | None, where: str = "calibration data"
+) -> list[Feed]:
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
-    check_names(arrays, specs, "calibration data")
+    check_names(arrays, specs, where)
     lengths = {k: v.shape[0] if v.ndim else 1 for k, v in arrays.items()}
     if len(set(lengths.values())) > 1:
-        raise ConfigError(f"calibration data: inputs hold different numbers of samples on axis 0: {lengths}")
+        raise ConfigError(f"{where}: inputs hold different numbers of samples on axis 0: {lengths}")
     total = next(iter(lengths.values()), 0)
     if batch_size is None:
         fixed = [s.shape[0] for s in specs if s.shape and isinstance(s.shape[0], int) and s.shape[0] > 0]
@@ -140,8 +142,8 @@ def to_batches(data: Any, specs: list[InputSpec], batch_size: int | None = None)
                 arrays = {k: npz[k] for k in npz.files}
         except Exception as exc:
             raise ConfigError(f"calibration data file {path} cannot be read: {type(exc).__name__}: {exc}") from exc
-        batches = _batches_from_arrays(arrays, specs, batch_size)
         where = f"calibration data file {path}"
+        batches = _batches_from_arrays(arrays, specs, batch_size, where)
     elif isinstance(data, Mapping):
         batches = _batches_from_arrays(data, specs, batch_size)
         where = "calibration data"
