@@ -7,7 +7,16 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "onnx_minimal", "torch_minimal", "onnx_lowest", "packaging", "docs"]
+nox.options.sessions = [
+    "tests",
+    "lint",
+    "onnx_minimal",
+    "torch_minimal",
+    "onnx_lowest",
+    "packaging",
+    "report_browser",
+    "docs",
+]
 nox.options.reuse_existing_virtualenvs = True
 
 CONSTRAINTS = ("-c", "constraints-ci.txt")
@@ -84,6 +93,27 @@ def packaging(session: nox.Session) -> None:
     files = sorted(str(p) for p in dist.iterdir())
     session.run("twine", "check", "--strict", *files)
     session.run("python", "tests/scripts/check_distributions.py", *files)
+
+
+@nox.session(python=PYTHON, reuse_venv=False)
+def report_browser(session: nox.Session) -> None:
+    """``inc report`` pages of two real runs in headless Chromium: no console error, every chart drawn.
+
+    Needs Debian's ``chromium`` and ``chromium-driver``. Screenshots go to ``build/screenshots``
+    (or the folder given after ``--``).
+    """
+    session.install(
+        *CONSTRAINTS, "--find-links", _wheelhouse(session), "inc-core[report]", "inc-onnx", "selenium>=4.20"
+    )
+    runs = Path(session.create_tmp()) / "runs"
+    shutil.rmtree(runs, ignore_errors=True)
+    pages = []
+    for name in ("synthetic", "onnx_digits"):
+        session.run("inc", "tune", f"examples/{name}/run.yaml", "--run-dir", str(runs / name), success_codes=[0, 1])
+        session.run("inc", "report", str(runs / name))
+        pages.append(str(runs / name / "report" / "index.html"))
+    shots = session.posargs[0] if session.posargs else "build/screenshots"
+    session.run("python", "tests/scripts/browser_check.py", shots, *pages)
 
 
 @nox.session(python=PYTHON)
