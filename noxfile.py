@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import nox
 
-nox.options.sessions = ["tests", "lint", "onnx_minimal", "torch_minimal", "docs"]
+nox.options.sessions = [
+    "tests",
+    "lint",
+    "onnx_minimal",
+    "torch_minimal",
+    "onnx_lowest",
+    "packaging",
+    "report_browser",
+    "docs",
+]
 nox.options.reuse_existing_virtualenvs = True
 
 CONSTRAINTS = ("-c", "constraints-ci.txt")
@@ -27,18 +39,81 @@ def lint(session: nox.Session) -> None:
     session.run("mypy")
 
 
-@nox.session(python=PYTHON)
+PACKAGES = ("packages/inc-core", "packages/inc-strategies", "packages/inc-onnx", "packages/inc-torch")
+ONNXRUNTIME_FLOOR = "1.31.0"  # the lowest onnxruntime inc-onnx declares (see packages/inc-onnx/README.md)
+
+
+def _wheelhouse(session: nox.Session) -> str:
+    """Wheels of every inc distribution of this checkout: pip resolves ``inc-*`` names from here."""
+    wheels = Path(session.create_tmp()) / "wheels"
+    shutil.rmtree(wheels, ignore_errors=True)
+    session.run("python", "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), *PACKAGES)
+    return str(wheels)
+
+
+@nox.session(python=PYTHON, reuse_venv=False)
 def onnx_minimal(session: nox.Session) -> None:
-    """inc-core + inc-strategies + inc-onnx without torch: tune the digits example."""
-    session.install(*CONSTRAINTS, "packages/inc-core", "packages/inc-strategies", "packages/inc-onnx")
+    """A fresh venv with exactly ``pip install inc-core inc-onnx``: tune the digits example (Python and CLI)."""
+    session.install(*CONSTRAINTS, "--find-links", _wheelhouse(session), "inc-core", "inc-onnx")
     session.run("python", "packages/inc-onnx/tests/no_torch_check.py")
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, reuse_venv=False)
 def torch_minimal(session: nox.Session) -> None:
-    """inc-core + inc-strategies + inc-torch without onnxruntime: tune the torch example."""
-    session.install(*CONSTRAINTS, "packages/inc-core", "packages/inc-strategies", "packages/inc-torch")
+    """A fresh venv with exactly ``pip install inc-core inc-torch``: tune the torch digits example."""
+    session.install(*CONSTRAINTS, "--find-links", _wheelhouse(session), "inc-core", "inc-torch")
     session.run("python", "packages/inc-torch/tests/no_onnxruntime_check.py")
+
+
+@nox.session(python=PYTHON, reuse_venv=False)
+def onnx_lowest(session: nox.Session) -> None:
+    """The ONNX tests against the lowest onnxruntime inc-onnx declares."""
+    session.install(
+        "--find-links",
+        _wheelhouse(session),
+        "inc-core",
+        "inc-onnx",
+        f"onnxruntime=={ONNXRUNTIME_FLOOR}",
+        "tests/plugins/inc-toy-strategy",
+        "pytest>=8",
+        "pytest-timeout>=2.3",
+        "hypothesis>=6",
+    )
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "packages/inc-onnx/tests", *session.posargs)
+
+
+@nox.session(python=PYTHON, reuse_venv=False)
+def packaging(session: nox.Session) -> None:
+    """Build every sdist and wheel, check their metadata (twine --strict) and contents (LICENSE, py.typed)."""
+    session.install("build>=1.2", "twine>=6.1")
+    dist = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    for package in PACKAGES:
+        session.run("python", "-m", "build", "-q", "--outdir", str(dist), package)
+    files = sorted(str(p) for p in dist.iterdir())
+    session.run("twine", "check", "--strict", *files)
+    session.run("python", "tests/scripts/check_distributions.py", *files)
+
+
+@nox.session(python=PYTHON, reuse_venv=False)
+def report_browser(session: nox.Session) -> None:
+    """``inc report`` pages of two real runs in headless Chromium: no console error, every chart drawn.
+
+    Needs Debian's ``chromium`` and ``chromium-driver``. Screenshots go to ``build/screenshots``
+    (or the folder given after ``--``).
+    """
+    session.install(
+        *CONSTRAINTS, "--find-links", _wheelhouse(session), "inc-core[report]", "inc-onnx", "selenium>=4.20"
+    )
+    runs = Path(session.create_tmp()) / "runs"
+    shutil.rmtree(runs, ignore_errors=True)
+    pages = []
+    for name in ("synthetic", "onnx_digits"):
+        session.run("inc", "tune", f"examples/{name}/run.yaml", "--run-dir", str(runs / name), success_codes=[0, 1])
+        session.run("inc", "report", str(runs / name))
+        pages.append(str(runs / name / "report" / "index.html"))
+    shots = session.posargs[0] if session.posargs else "build/screenshots"
+    session.run("python", "tests/scripts/browser_check.py", shots, *pages)
 
 
 @nox.session(python=PYTHON)

@@ -77,14 +77,11 @@ class Encoder(nn.Module):
 
 
 def digits_problem() -> tuple[nn.Module, list[torch.Tensor], Any]:
-    spec = importlib.util.spec_from_file_location("torch_digits_tune", ROOT / "examples" / "torch_digits" / "tune.py")
+    spec = importlib.util.spec_from_file_location("torch_digits", ROOT / "examples" / "torch_digits" / "digits.py")
     assert spec is not None and spec.loader is not None
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
-    train_x, train_y, test_x, test_y = example.digits()
-    model = example.train(train_x, train_y)
-    calib = [train_x[i : i + 32] for i in range(0, 256, 32)]
-    return model, calib, example.Accuracy(test_x, test_y)
+    return example.trained_model(), example.calibration()[:8], example.accuracy
 
 
 def encoder_problem() -> tuple[nn.Module, list[torch.Tensor], Any]:

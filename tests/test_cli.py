@@ -124,7 +124,7 @@ def test_history_table_and_plugins_table(tmp_path) -> None:
     write(tmp_path, RUN_FILE)
     inc("tune", "run.yaml", cwd=tmp_path)
     table = inc("history", "out", cwd=tmp_path)
-    assert table.returncode == 0 and "default" in table.stdout and "complete" in table.stdout
+    assert table.returncode == 0 and "default" in table.stdout and "verdict" in table.stdout
     plugins = inc("plugins", cwd=tmp_path)
     assert "inc-strategies" in plugins.stdout and "synthetic" in plugins.stdout
     missing = inc("history", "nowhere", cwd=tmp_path)

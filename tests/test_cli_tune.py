@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import subprocess
@@ -65,8 +66,8 @@ def check_report(run_dir: Path) -> Page:
     page.close()
     assert page.images, "the report shows no charts"
     for source in page.images:
-        assert not source.startswith(("http:", "https:", "/")), "the page must be self-contained"
-        assert (page_file.parent / source).read_bytes()[:4] == b"\x89PNG"
+        assert source.startswith("data:image/png;base64,"), "the page must be self-contained"
+        assert base64.b64decode(source.partition(",")[2])[:4] == b"\x89PNG"
     return page
 
 
@@ -107,8 +108,9 @@ def test_history_table_shows_config_metrics_and_verdict(tmp_path: Path) -> None:
     assert table.returncode == 0
     text = table.stdout
     assert "strategy toy, relative loss <= 0.001, max_trials 2" in text
-    assert "fp32 baseline" in text and "vs fp32" in text and "float ops" in text and "trials from" in text
-    assert "goal NOT met" in text and "max_trials" in text
+    assert "(fp32) ->" in text and "vs fp32" in text and "smaller" in text and "trials from" in text
+    assert "goal NOT met after 2 trials" in text and "max_trials" in text
+    assert max(len(line) for line in text.splitlines()) <= 100
 
 
 def test_report_from_the_cli(tmp_path: Path) -> None:

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -139,21 +138,24 @@ def _check_space(run_file: Any, tuning_run: Any, model_key: tuple[str, str]) -> 
 def cmd_tune(args: argparse.Namespace) -> int:
     """Validate everything, then write ``run.yaml`` and tune; nothing is written on bad input."""
     from inc_core.adaptor import Calibration
+    from inc_core.cli_args import adaptor_overrides, load_run, resume_command, tuning_overrides
+    from inc_core.cli_logging import foreign_logs_into
     from inc_core.plugins import get_plugin_manager
     from inc_core.progress import TuningProgress, progress_wanted
-    from inc_core.run_spec import load_run_file, resolve_run
+    from inc_core.run_dirs import check_overwrite, clear_run_dir
+    from inc_core.run_spec import resolve_run
     from inc_core.runner import TuningRun
 
-    run_file = load_run_file(args.config)
+    if args.overwrite and args.resume:
+        raise ConfigError("--overwrite and --resume: choose one (replace the run directory, or continue it)")
+    run_file = load_run(args)
     run_dir = Path(args.run_dir).resolve() if args.run_dir else (run_file.base / run_file.spec.run_dir).resolve()
-    overrides: dict[str, Any] = {}
-    if args.executor is not None:
-        overrides["executor"] = args.executor
-    if args.workers is not None:
-        overrides["workers"] = args.workers
     pm = get_plugin_manager()
-    resolved = resolve_run(run_file, run_dir, overrides, pm)
-    _check_run_dir(run_dir, args.resume)
+    resolved = resolve_run(run_file, run_dir, tuning_overrides(args), pm, adaptor_overrides(args))
+    if args.overwrite:
+        check_overwrite(run_dir)
+    else:
+        _check_run_dir(run_dir, args.resume)
     model_key = ("model", "path") if run_file.spec.model.path is not None else ("model", "factory")
     try:
         tuning_run = TuningRun(
@@ -161,7 +163,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
             resolved.tuning,
             resolved.eval_fn,
             calibration=Calibration(data=resolved.calib_data),
-            adaptor=resolved.framework,
+            adaptor=resolved.adaptor,
             resume=args.resume,
             plugin_manager=pm,
         )
@@ -173,6 +175,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
     try:
         _check_space(run_file, tuning_run, model_key)
         tuning_run.check()  # calibration data, strategy options, executor: before anything is written
+        if args.overwrite:
+            clear_run_dir(run_dir)
         tuning_run.lock_run_dir()  # one writer per run directory, before run.yaml is (re)written
     except IncError:
         tuning_run.adaptor.close()
@@ -183,15 +187,21 @@ def cmd_tune(args: argparse.Namespace) -> int:
         pm.register(progress, name="inc-progress")
     started = time.monotonic()
     try:
-        result = tuning_run.run()
+        with foreign_logs_into(run_dir / LOG_FILE):
+            result = tuning_run.run()
     except BaselineError as exc:  # the evaluation cannot score the fp32 model: bad input, keep only the log
         if not args.resume:
             _forget_run(run_dir)
         raise BaselineError(
             f"{run_file.where(('evaluation', 'function'))}: {exc} (details in {run_dir / LOG_FILE})"
         ) from exc
+    except ConfigError as exc:  # bad input found once the model runs (e.g. calibration data that does not fit it)
+        if not args.resume:
+            _forget_run(run_dir)
+        where = run_file.where(("calibration",)) if str(exc).startswith("calibration data") else str(run_dir)
+        raise ConfigError(f"{where}: {exc} (details in {run_dir / LOG_FILE})") from exc
     except KeyboardInterrupt:
-        print(f"inc: interrupted; continue with: inc tune {args.config} --resume", file=sys.stderr)
+        print(f"inc: interrupted; continue with: {resume_command(args.argv, run_dir)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         if progress is not None:
@@ -201,126 +211,22 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        console = _console()
-        verdict = "[green]goal met[/green]" if result.met_goal else "[red]goal NOT met[/red]"
-        console.print(f"{verdict} after {summary['trials']} trials (stopped: {escape(summary['stop_reason'])})")
-        best = summary["best_score"]
-        console.print(
-            f"baseline {result.baseline_score:.6g}, target {result.target_score:.6g}, "
-            f"best {'-' if best is None else f'{best:.6g}'}"
-        )
-        console.print(f"best config: {escape(str(summary['best_config_summary']))}")
-        console.print(f"run directory: {result.run_dir}")
+        _print_summary(summary)
     return 0 if result.met_goal else EXIT_GOAL_NOT_MET
 
 
-def _read_run_yaml(run_dir: Path) -> dict[str, Any] | None:
-    try:
-        data = yaml.safe_load((run_dir / "run.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None
-    return data if isinstance(data, dict) else None
+def _print_summary(summary: dict[str, Any]) -> None:
+    """The end of ``inc tune``: verdict, accuracy delta, speed-up and size ratio vs fp32, where things are."""
+    from inc_core.summary import RunSummary, duration
 
-
-def _run_summary(run: dict[str, Any] | None) -> str:
-    """One line: model, strategy, criterion, budget (from the run directory's run.yaml)."""
-    if not run:
-        return "(no run.yaml: tuned from Python)"
-    model = run.get("model") or {}
-    tuning = run.get("tuning") or {}
-    source = (
-        model.get("path")
-        or f"{model.get('factory')}({', '.join(f'{k}={v}' for k, v in (model.get('args') or {}).items())})"
-    )
-    loss = tuning.get("tolerable_loss")
-    return (
-        f"model {source} [{model.get('framework', 'auto')}], strategy {tuning.get('strategy') or 'auto'}, "
-        f"{tuning.get('criterion', 'relative')} loss <= {loss}, max_trials {tuning.get('max_trials')}, "
-        f"timeout {tuning.get('timeout')} s, executor {tuning.get('executor')} x{tuning.get('workers')}"
-    )
-
-
-def _num(value: Any) -> str:
-    return f"{value:.6g}" if isinstance(value, (int, float)) else "-"
-
-
-def cmd_history(args: argparse.Namespace) -> int:
-    from inc_core.history import TrialHistory
-
-    run_dir = Path(args.run_dir)
-    history_file = run_dir / HISTORY_FILE
-    if not history_file.exists():
-        raise IncError(f"{args.run_dir}: no tuning history here (expected {history_file})")
-    with TrialHistory(history_file, create=False) as history:
-        trials = history.trials()
-        baseline = history.get_meta("baseline") or {}
-        result = history.get_meta("result")
-    run = _read_run_yaml(run_dir)
-    if args.json:
-        rows = [
-            {
-                **t.to_dict(),
-                "duration": t.duration,
-                "float_ops": len(t.config.float_ops()),
-                "summary": t.config.summary(),
-            }
-            for t in trials
-        ]
-        data = {"run_dir": str(run_dir), "run": run, "baseline": baseline, "result": result, "trials": rows}
-        print(json.dumps(data, indent=2))
-        return 0
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console.width = 240  # a pipe or file: don't squeeze the table into 80 columns
-    console.print(f"[bold]{escape(str(run_dir))}[/bold]: {escape(_run_summary(run))}")
-    base_score = result.get("baseline_score") if result else None
-    if result:
-        console.print(f"fp32 baseline {result['baseline_score']:.6g}, target {result['target_score']:.6g}")
-    elif baseline:
-        console.print(f"fp32 baseline metrics {baseline.get('metrics')}")
-    if trials:
-        first = min(t.started_at for t in trials)
-        last = max(t.ended_at or t.started_at for t in trials)
-        console.print(
-            f"trials from {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(first))} "
-            f"to {time.strftime('%H:%M:%S', time.localtime(last))} ({last - first:.1f} s, "
-            f"{sum(t.duration for t in trials):.1f} s in trials)"
-        )
-    several_metrics = any(len(t.metrics) > 1 for t in trials)
-    table = Table(title=f"{len(trials)} trials")
-    for column in ("#", "stage", "state", "score", "vs fp32", "pass", "latency ms", "size KiB", "float ops", "time s"):
-        table.add_column(column, justify="right" if column not in ("stage", "state", "pass") else "left")
-    if several_metrics:
-        table.add_column("metrics")
-    table.add_column("config / error", overflow="fold")
-    for t in trials:
-        delta = "-"
-        if t.score is not None and base_score:
-            delta = f"{(t.score - base_score) / abs(base_score) * 100:+.2f}%"
-        table.add_row(
-            str(t.number),
-            t.stage,
-            t.state.value,
-            f"{t.score:.6g}" if t.score is not None else "-",
-            delta,
-            "[green]pass[/green]" if t.passed else ("-" if t.failed else "[red]fail[/red]"),
-            f"{t.latency * 1e3:.3f}" if t.latency is not None else "-",
-            f"{t.model_size / 1024:.1f}" if t.model_size is not None else "-",
-            str(len(t.config.float_ops())),
-            f"{t.duration:.2f}" if t.ended_at else "-",
-            *([" ".join(f"{k}={v:.4g}" for k, v in t.metrics.items())] if several_metrics else []),
-            t.error or t.config.summary(),
-        )
-    console.print(table)
-    if result:
-        verdict = "[green]goal met[/green]" if result.get("met_goal") else "[red]goal NOT met[/red]"
-        console.print(
-            f"{verdict} (stopped: {escape(str(result.get('stop_reason')))}); best trial {result.get('best_trial')} "
-            f"(score {_num(result.get('best_score'))}): {result.get('best_config_summary')}"
-        )
-    else:
-        console.print("no result recorded: the run is still going, or it stopped early (resume it with --resume)")
-    return 0
+    console = _console()
+    facts = RunSummary.from_dict(summary)
+    lines = facts.lines()
+    colour = "green" if facts.met_goal else "red"
+    console.print(f"[{colour}]{escape(lines[0])}[/{colour}] ({duration(summary['elapsed_s'])})")
+    for line in lines[1:]:
+        console.print(escape(line))
+    console.print(f"run directory: {summary['run_dir']} (inc history / inc report show every trial)")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -332,19 +238,26 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="inc", description="Accuracy-aware quantization tuning.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every trial to stderr")
-    sub = parser.add_subparsers(dest="command", required=True)
-    tune = sub.add_parser("tune", help="tune the model described by a YAML run file")
-    tune.add_argument("config", help="the YAML run file")
-    tune.add_argument("--resume", action="store_true", help="continue the history in the run directory")
-    tune.add_argument(
-        "--executor",
-        metavar="EXECUTOR",
-        help="where trials run: inline (default), threads, process, dask, dask://HOST:PORT or mpi",
+    from inc_core.apply import add_apply_parser
+    from inc_core.cli_args import add_tune_arguments
+    from inc_core.history_view import cmd_history
+
+    parser = argparse.ArgumentParser(
+        prog="inc",
+        description="Accuracy-aware quantization tuning.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # also keeps --version on one line
     )
-    tune.add_argument("--workers", type=int, metavar="N", help="trials run in parallel (default 1)")
-    tune.add_argument("--run-dir", help="override run_dir from the YAML")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every trial to stderr")
+    parser.add_argument("--version", action="version", version=versions(), help="print the inc versions and exit")
+    sub = parser.add_subparsers(dest="command", required=True)
+    tune = sub.add_parser(
+        "tune",
+        help="tune a model: from a YAML run file, or a model file with --eval and --calib",
+        description="inc tune RUN_FILE.yaml [flags]  |  inc tune MODEL --eval MODULE:FUNCTION [--calib DATA] [flags]",
+    )
+    add_tune_arguments(tune)
+    tune.add_argument("--resume", action="store_true", help="continue the history in the run directory")
+    tune.add_argument("--overwrite", action="store_true", help="replace a finished run directory (deletes it)")
     tune.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     tune.set_defaults(func=cmd_tune)
     plugins = sub.add_parser("plugins", help="list strategies and adaptors found, with their distributions")
@@ -355,11 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     strategies.set_defaults(func=cmd_strategies)
     history = sub.add_parser("history", help="table of the trials in a run directory")
     history.add_argument("run_dir")
-    history.add_argument("--json", action="store_true")
+    history.add_argument("--json", action="store_true", help="every trial with its full config, as JSON")
+    history.add_argument("--trial", type=int, metavar="N", help="one trial in full: metrics, measurements, config")
     history.set_defaults(func=cmd_history)
     report = sub.add_parser("report", help="write an HTML page and PNG charts for a run directory")
     report.add_argument("run_dir")
     report.set_defaults(func=cmd_report)
+    add_apply_parser(sub)
     return parser
 
 
@@ -374,8 +289,25 @@ def _configure_logging(verbose: bool) -> None:
     inc_logger.propagate = False
 
 
+def versions() -> str:
+    """``inc 0.1.0 (inc-core 0.1.0, inc-onnx 0.1.0, ...)``: the installed inc distributions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for dist in ("inc-core", "inc-strategies", "inc-onnx", "inc-torch"):
+        try:
+            found.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            continue
+    from inc_core import __version__
+
+    return f"inc {__version__} ({', '.join(found) or 'inc-core from source'})"
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     _configure_logging(args.verbose)
     try:
         return int(args.func(args))

@@ -9,7 +9,9 @@
     evaluation:
       function: package.module:function
       args: {}                       # keyword arguments bound to the function
-    tuning:                          # any TuningConfig field except run_dir/config_set/sampler
+    adaptor:                         # optional: options of the adaptor (see inc_core.adaptor_options)
+      threads: 1
+    tuning:                          # any TuningConfig field except run_dir/sampler
       strategy: auto
       tolerable_loss: 0.01
       max_trials: 100
@@ -42,8 +44,8 @@ from inc_core.errors import ConfigError, IncError
 
 Key = tuple[str | int, ...]
 EXECUTOR_FORMS = ("inline", "threads", "process", "dask", "dask://HOST:PORT", "tls://HOST:PORT", "mpi")
-NOT_IN_RUN_FILE = ("run_dir", "config_set", "sampler")
-"""TuningConfig fields a run file cannot set (``run_dir`` is top level; the others are Python objects)."""
+NOT_IN_RUN_FILE = ("run_dir", "sampler")
+"""TuningConfig fields a run file cannot set (``run_dir`` is top level; a sampler is a Python object)."""
 
 
 class _Strict(BaseModel):
@@ -94,6 +96,7 @@ class RunSpec(_Strict):
     model: ModelSpec
     evaluation: EvaluationSpec
     calibration: CalibrationSpec | None = None
+    adaptor: dict[str, Any] = Field(default_factory=dict)
     tuning: dict[str, Any] = Field(default_factory=dict)
     run_dir: str = "inc_runs/run"
 
@@ -186,6 +189,10 @@ class RunFile:
     def error(self, key: Key, message: str) -> ConfigError:
         return ConfigError(f"{self.where(key)}: {message}")
 
+    def describe(self) -> str:
+        """Where the run came from, for the header of the resolved ``run.yaml``."""
+        return f"The run file {self.path.resolve()}"
+
 
 _TYPE_WORDS = {
     "int_parsing": "expected an integer",
@@ -233,7 +240,8 @@ def _model_at(loc: Key) -> type[BaseModel] | None:
     return model
 
 
-def _format_errors(error: ValidationError, run: RunFile) -> str:
+def format_errors(error: ValidationError, run: RunFile) -> str:
+    """One line per problem pydantic found, each naming where it is (file:line, or the flag)."""
     lines = []
     for problem in error.errors():
         # pydantic puts the model's own validators at the model's location
@@ -242,7 +250,10 @@ def _format_errors(error: ValidationError, run: RunFile) -> str:
             model = _model_at(loc[:-1])
             valid = list(model.model_fields) if model else []
             dotted = ".".join(map(str, loc))
-            lines.append(f"{run.at(loc)}: unknown key {dotted!r}{_suggest(str(loc[-1]), valid)}")
+            hint = _suggest(str(loc[-1]), valid)
+            if loc[:1] == ("model",) and len(loc) == 2:
+                hint += f"; adaptor options go under the top-level 'adaptor' key (adaptor: {{{loc[-1]}: ...}})"
+            lines.append(f"{run.at(loc)}: unknown key {dotted!r}{hint}")
         elif problem["type"] == "missing":
             lines.append(
                 f"{run.at(loc[:-1]) if loc[:-1] else run.path}: missing required key {'.'.join(map(str, loc))!r}"
@@ -271,7 +282,7 @@ def load_run_file(path: str | Path) -> RunFile:
     try:
         run.spec = RunSpec.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, run)) from None
+        raise ConfigError(format_errors(exc, run)) from None
     tuning_config(run, run_dir=None)  # the tuning section is checked now, before anything runs
     return run
 
@@ -327,7 +338,7 @@ def tuning_config(run: RunFile, run_dir: Path | None, overrides: Mapping[str, An
             owner, _, problem = line.partition(": ")
             parts = owner.removeprefix("TuningConfig.").split(".")
             if parts[0] in overrides:
-                messages.append(f"--{parts[0]}: {_reword(problem)}")
+                messages.append(f"--{parts[0].replace('_', '-')}: {_reword(problem)}")
             else:
                 messages.append(f"{run.where(('tuning', *parts))}: {_reword(problem)}")
         raise ConfigError("\n".join(messages)) from None
@@ -419,6 +430,9 @@ class ResolvedRun:
     framework: str | None
     eval_fn: Callable[..., Any]
     calib_data: Any
+    adaptor: Any = None
+    """The adaptor instance built from the ``adaptor`` options, or the adaptor's name when none were given."""
+    adaptor_options: dict[str, Any] = field(default_factory=dict)
 
     def resolved_dict(self) -> dict[str, Any]:
         """The run file with every path absolute and every TuningConfig field spelled out (``run.yaml``)."""
@@ -435,13 +449,15 @@ class ResolvedRun:
             else:
                 data["calibration"] = {"function": spec.calibration.function, "args": spec.calibration.args}
         data["evaluation"] = {"function": spec.evaluation.function, "args": spec.evaluation.args}
+        if self.adaptor_options:
+            data["adaptor"] = self.adaptor_options
         data["tuning"] = self.tuning.model_dump(mode="json", exclude=set(NOT_IN_RUN_FILE))
         data["run_dir"] = str(self.run_dir.resolve())
         return data
 
     def resolved_yaml(self) -> str:
         """`resolved_dict` as YAML, itself a valid run file, headed by where it came from."""
-        header = f"# The run file {self.run.path.resolve()} as inc tune resolved it; a valid run file itself.\n"
+        header = f"# {self.run.describe()} as inc tune resolved it; a valid run file itself.\n"
         return header + yaml.safe_dump(self.resolved_dict(), sort_keys=False)
 
 
@@ -455,8 +471,21 @@ def _call(function: Callable[..., Any], key: str, kwargs: Mapping[str, Any]) -> 
         raise ConfigError(f"{key}: calling it failed: {type(exc).__name__}: {exc}") from None
 
 
-def resolve_run(run: RunFile, run_dir: Path, overrides: Mapping[str, Any], plugin_manager: Any) -> ResolvedRun:
-    """Build the TuningConfig, import the user's functions, locate data and build the model; write nothing."""
+ADAPTOR_FLAGS = {"threads": "--threads", "providers": "--provider", "example_inputs": "--example-inputs"}
+"""Adaptor options with a flag of their own on ``inc tune``; the rest go through ``--adaptor-option``."""
+
+
+def resolve_run(
+    run: RunFile,
+    run_dir: Path,
+    overrides: Mapping[str, Any],
+    plugin_manager: Any,
+    adaptor_overrides: Mapping[str, Any] | None = None,
+) -> ResolvedRun:
+    """Build the TuningConfig, import the user's functions, locate data, build the model and adaptor; write nothing.
+
+    ``adaptor_overrides``: adaptor options from the command line (they win over the run file's).
+    """
     spec, base = run.spec, run.base
     tuning = tuning_config(run, run_dir, overrides)
     try:
@@ -505,7 +534,22 @@ def resolve_run(run: RunFile, run_dir: Path, overrides: Mapping[str, Any], plugi
                 f"installed adaptors: {installed} (install inc-onnx or inc-torch, or set model.framework)",
             )
         framework = accepting[0]
-    return ResolvedRun(run, tuning, run_dir, model, framework, eval_fn, calib)
+    adaptor_overrides = dict(adaptor_overrides or {})
+    options = {**spec.adaptor, **adaptor_overrides}
+    adaptor: Any = framework
+    if options:
+        from inc_core.adaptor_options import build_adaptor
+
+        def place_of(name: str) -> str:
+            if name in adaptor_overrides:
+                return ADAPTOR_FLAGS.get(name, f"--adaptor-option {name}")
+            return run.where(("adaptor", name))
+
+        def call(reference: str, args: Mapping[str, Any], place: str) -> Any:
+            return _call(resolve_reference(reference, place, base), place, args)
+
+        adaptor = build_adaptor(plugin_manager.adaptors.get(framework).cls, framework, options, place_of, call)
+    return ResolvedRun(run, tuning, run_dir, model, framework, eval_fn, calib, adaptor, options)
 
 
 def _existing_file(run: RunFile, key: Key, value: str) -> Path:

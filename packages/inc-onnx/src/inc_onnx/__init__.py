@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from inc_onnx.adaptor import OnnxAdaptor
 
-__all__ = ["OnnxAdaptor", "session"]
+__version__ = "0.1.0"
+
+__all__ = ["OnnxAdaptor", "__version__", "session"]
 
 
 def __getattr__(name: str) -> Any:

@@ -56,6 +56,9 @@ class OnnxAdaptor(Adaptor):
     (only for measuring what reuse saves). ``reduce_range``: 7-bit int8 weights, so that
     ORT's u8s8 kernels on x86 CPUs without VNNI (which sum pairs of products in saturating
     int16) do not overflow; None: on exactly those CPUs (`inc_onnx.hardware`).
+    ``session_options``: ``onnxruntime.SessionOptions`` attributes set on every session the
+    adaptor builds (e.g. ``{"enable_cpu_mem_arena": False}``); ``providers`` are names from
+    ``onnxruntime.get_available_providers()``.
     """
 
     name = "onnx"
@@ -72,13 +75,17 @@ class OnnxAdaptor(Adaptor):
         reuse_calibration: bool = True,
         providers: Sequence[str] = ("CPUExecutionProvider",),
         reduce_range: bool | None = None,
+        session_options: Mapping[str, Any] | None = None,
     ) -> None:
         from inc_onnx.capability import FloatSupport
         from inc_onnx.hardware import int8_pairs_saturate
-        from inc_onnx.model_io import EXTERNAL_DATA_THRESHOLD
+        from inc_onnx.model_io import EXTERNAL_DATA_THRESHOLD, check_session_settings
 
-        self.threads = threads
         self.providers = tuple(providers)
+        self.session_options = dict(session_options or {})
+        if self.providers != ("CPUExecutionProvider",) or self.session_options:  # checking imports onnxruntime
+            check_session_settings(self.providers, self.session_options)
+        self.threads = threads
         self.reduce_range = int8_pairs_saturate() if reduce_range is None else reduce_range
         self.warmup = warmup
         self.repetitions = repetitions
@@ -256,7 +263,9 @@ class OnnxAdaptor(Adaptor):
         """A session with the user's threads and providers (large models go through a file under the workdir)."""
         from inc_onnx.model_io import session
 
-        return session(model, threads=self.threads, providers=self.providers, workdir=self._root)
+        return session(
+            model, threads=self.threads, providers=self.providers, workdir=self._root, settings=self.session_options
+        )
 
     def _as_model(self, model: Any) -> onnx.ModelProto:
         import onnx

@@ -10,10 +10,11 @@ from __future__ import annotations
 import copy
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from inc_core import AdaptorError
+from inc_core import AdaptorError, ConfigError
 
 if TYPE_CHECKING:
     import onnx
@@ -84,17 +85,42 @@ def model_size(model: onnx.ModelProto) -> int:
     return int(total)
 
 
+def check_session_settings(providers: Sequence[str], settings: Mapping[str, Any]) -> None:
+    """Raise `ConfigError` for an execution provider this onnxruntime lacks or an unknown SessionOptions attribute."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    for provider in providers:
+        if provider not in available:
+            raise ConfigError(
+                f"providers: unknown execution provider {provider!r}; this onnxruntime has {', '.join(available)}"
+            )
+    options = ort.SessionOptions()
+    for name, value in settings.items():
+        if name.startswith("_") or not hasattr(options, name) or callable(getattr(options, name)):
+            valid = sorted(n for n in dir(options) if not n.startswith("_") and not callable(getattr(options, n)))
+            raise ConfigError(
+                f"session_options: {name!r} is not an onnxruntime.SessionOptions setting; valid: {', '.join(valid)}"
+            )
+        try:
+            setattr(options, name, value)
+        except (TypeError, RuntimeError) as exc:
+            raise ConfigError(f"session_options: {name}={value!r} is not accepted: {exc}") from None
+
+
 def session(
     model: Any,
     threads: int = 1,
     providers: tuple[str, ...] = ("CPUExecutionProvider",),
     optimization: str = "all",
     workdir: str | Path | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> onnxruntime.InferenceSession:
     """An InferenceSession for a ModelProto, serialized bytes or a file path.
 
-    ``threads``: intra-op threads (0 = ORT's default). Large ModelProtos are written
-    to ``workdir`` (a temporary directory by default) with external data first.
+    ``threads``: intra-op threads (0 = ORT's default). ``settings``: further
+    ``SessionOptions`` attributes. Large ModelProtos are written to ``workdir`` (a
+    temporary directory by default) with external data first.
     """
     import onnx
     import onnxruntime as ort
@@ -103,6 +129,8 @@ def session(
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    for name, value in (settings or {}).items():
+        setattr(options, name, value)
     levels = {
         "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
         "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,

@@ -4,3 +4,5 @@ Strategies are registered through the ``inc.plugins`` entry point; import a modu
 (``inc_strategies.auto``...) only to use a class directly. Nothing heavy (scipy,
 optuna) is imported until its strategy runs.
 """
+
+__version__ = "0.1.0"

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TorchAdaptor"]
+__version__ = "0.1.0"
+
+__all__ = ["TorchAdaptor", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
