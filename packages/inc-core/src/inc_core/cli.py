@@ -174,7 +174,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     try:
         _check_space(run_file, tuning_run, model_key)
-        tuning_run.check()  # calibration data, strategy options, executor: before anything is written
+        try:
+            tuning_run.check()  # calibration data, strategy options, executor: before anything is written
+        except ConfigError as exc:
+            if not str(exc).startswith("calibration data"):
+                raise
+            raise ConfigError(f"{run_file.where(('calibration',))}: {exc}") from None
         if args.overwrite:
             clear_run_dir(run_dir)
         tuning_run.lock_run_dir()  # one writer per run directory, before run.yaml is (re)written
