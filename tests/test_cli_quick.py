@@ -89,7 +89,10 @@ def test_tune_a_model_file_then_apply_history_and_overwrite(tmp_path: Path) -> N
             ("--eval", "no_such_module:accuracy"),
             "inc: error: --eval: cannot import 'no_such_module': ModuleNotFoundError",
         ),
-        (("--eval", EVAL, "--calib", str(DIGITS / "eval.npz")), "inc: error: --calib: calibration data file"),
+        (
+            ("--eval", EVAL, "--calib", str(DIGITS / "eval.npz")),
+            "calibration data file " + str(DIGITS / "eval.npz") + ": no data for model input",
+        ),
         (
             ("--eval", EVAL, "--calib", CALIB, "--provider", "NoSuchProvider"),
             "inc: error: --provider: unknown execution",

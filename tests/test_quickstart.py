@@ -90,3 +90,11 @@ def test_the_run_files_shown_are_the_shipped_ones() -> None:
     for example in ("onnx_digits", "torch_digits"):
         shipped = yaml.safe_load((ROOT / "examples" / example / "run.yaml").read_text(encoding="utf-8"))
         assert shipped in shown, f"examples/{example}/run.yaml differs from the quickstart's"
+
+
+def test_the_api_page_lists_every_tuning_config_field() -> None:
+    from inc_core import TuningConfig
+
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    table = re.findall(r"^\| `(\w+)` \| [^|]+ \| [^|]+ \|$", text, re.M)
+    assert table == list(TuningConfig.model_fields)
