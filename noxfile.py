@@ -157,3 +157,9 @@ def bench_torch(session: nox.Session) -> None:
 def bench_scaleout(session: nox.Session) -> None:
     """Eval-bound tuning on 1/2/4/8 Dask workers -> docs/benchmarks/scaleout.md."""
     _bench(session, "scaleout")
+
+
+@nox.session(python=PYTHON)
+def bench_shipping(session: nox.Session) -> None:
+    """Real models x strategies: evaluations to goal, paired speed-up, size -> docs/benchmarks/shipping.md."""
+    _bench(session, "shipping")

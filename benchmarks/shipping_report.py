@@ -1,0 +1,164 @@
+"""Markdown for the shipping benchmark: the case x strategy table, oracles, targets, auto's trials."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from benchmarks.shipping_cases import CASE_NAMES
+
+AUTO_TARGET_EVALS = 10
+ORACLE_TARGET_EVALS = 6
+MIN_SPEEDUP = {"efficientnet-onnx": 1.3, "efficientnet-torch": 1.3, "bert-onnx": 1.5}
+
+
+def _x(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}x"
+
+
+def _speedup(row: dict[str, Any], threads: str) -> float | None:
+    timing = row.get(threads)
+    return timing["speedup"] if timing else None
+
+
+def _ordered(rows: list[dict[str, Any]], strategies: Sequence[str]) -> list[dict[str, Any]]:
+    rank = {s: i for i, s in enumerate(strategies)}
+    return sorted(rows, key=lambda r: (CASE_NAMES.index(r["case"]), rank.get(r["strategy"], len(rank)), r["strategy"]))
+
+
+def table(rows: list[dict[str, Any]], strategies: Sequence[str]) -> list[str]:
+    lines = [
+        "| case | strategy | evals (cap) | met | score | speed-up 1 thread | speed-up 2 threads | size ratio "
+        "| float ops | overhead | wall s | tuned config |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in _ordered(rows, strategies):
+        evals = f"{r['evals']} ({r['max_trials']})" + (f", {r['failed']} failed" if r["failed"] else "")
+        met = "yes" if r["met"] else "no"
+        score = "—" if r["score"] is None else f"{r['score']:.4f}"
+        floats = "—" if r["float_ops"] is None else f"{r['float_ops']}/{r['ops']}"
+        overhead = "—" if r["overhead_share"] is None else f"{r['overhead_share']:.0%}"
+        lines.append(
+            f"| {r['case']} | {r['strategy']} | {evals} | {met} | {score} | {_x(_speedup(r, '1t'))} "
+            f"| {_x(_speedup(r, '2t'))} | {_x(r['size_ratio'], 1)} | {floats} | {overhead} | {r['wall_s']:.0f} "
+            f"| {r['best_config']} |"
+        )
+    return lines
+
+
+def oracle_table(oracles: dict[str, Any]) -> list[str]:
+    lines = [
+        "| case | ops | fewest ops in fp32 | passing sets of that size | brute-force evaluations "
+        "| oracle speed-up 1 / 2 threads |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in CASE_NAMES:
+        o = oracles.get(name)
+        if o is None:
+            continue
+        sets = "; ".join("{" + ", ".join(s) + "}" if s else "{} (full int8)" for s in o["passing_sets"][:4])
+        more = f" (+{len(o['passing_sets']) - 4} more)" if len(o["passing_sets"]) > 4 else ""
+        lines.append(
+            f"| {name} | {o['ops']} | {o['fewest_float_ops']} | {sets}{more} | {o['evaluations']} "
+            f"| {_x(o['1t']['speedup'])} / {_x(o['2t']['speedup'])} |"
+        )
+    return lines
+
+
+def targets(rows: list[dict[str, Any]], oracles: dict[str, Any]) -> list[str]:
+    """The issue's targets, one line each, ``ok`` or ``MISSED``."""
+    lines = []
+    for r in [r for r in rows if r["strategy"] == "auto"]:
+        name, speed = r["case"], _speedup(r, "2t")
+        if name in oracles:
+            bound = oracles[name]["fewest_float_ops"]
+            ok = r["met"] and r["evals"] <= ORACLE_TARGET_EVALS and (r["float_ops"] or 0) <= bound
+            text = (f"auto met={r['met']} in {r['evals']} evaluations (<= {ORACLE_TARGET_EVALS}) with "
+                    f"{r['float_ops']} float ops (oracle {bound})")  # fmt: skip
+        else:
+            need = MIN_SPEEDUP.get(name, 1.0)
+            ok = r["met"] and r["evals"] <= AUTO_TARGET_EVALS and speed is not None and speed >= need
+            text = (f"auto met={r['met']} in {r['evals']} evaluations (<= {AUTO_TARGET_EVALS}), "
+                    f"speed-up {_x(speed)} at 2 threads (>= {need}x)")  # fmt: skip
+        lines.append(f"- {name}: {text}: {'ok' if ok else 'MISSED'}")
+    slow = [
+        f"{r['case']}/{r['strategy']} ({_x(_speedup(r, '2t'))})"
+        for r in rows
+        if r["met"] and (_speedup(r, "2t") is None or _speedup(r, "2t") < 1.0)  # type: ignore[operator]
+    ]
+    lines.append(f"- no strategy reports met with a model slower than fp32 (2 threads): "
+                 f"{'MISSED: ' + ', '.join(slow) if slow else 'ok'}")  # fmt: skip
+    return lines
+
+
+def auto_trials(rows: list[dict[str, Any]]) -> list[str]:
+    """Case by case, each of auto's trials: stage, config, score, passed/met, the tuner's speed-up."""
+    lines = []
+    for r in _ordered([r for r in rows if r["strategy"] == "auto"], ["auto"]):
+        lines += [f"**{r['case']}** (target score {r['target_score']:.4f}; {r['stop_reason']}"
+                  + (f"; {r['reason']}" if r["reason"] else "") + "):", ""]  # fmt: skip
+        for t in r["trials"]:
+            score = "—" if t["score"] is None else f"{t['score']:.4f}"
+            verdict = "met" if t["met"] else ("passed" if t["passed"] else ("failed" if t["error"] else "below"))
+            speed = "" if t["speedup"] is None else f", {t['speedup']:.2f}x"
+            lines.append(f"{t['number']}. `{t['stage'] or '-'}` {t['config']} → {score} {verdict}{speed}")
+        lines.append("")
+    return lines
+
+
+def render(results: dict[str, Any], strategies: Sequence[str]) -> str:
+    rows, oracles, cases = results["rows"], results["oracles"], results["cases"]
+    runs = results.get("runs", [])
+    run_lines = [
+        f"- {run['at']}: `python benchmarks/shipping.py {' '.join(run['argv'])}`, {run['seconds']} s, "
+        f"load average {run['load_start'][0]:.1f} → {run['load_end'][0]:.1f} ({run['cpus']} CPUs)"
+        for run in runs[-6:]
+    ]
+    case_lines = [f"- **{name}**: {info['title']}; " + ", ".join(f"{k} {v}" for k, v in info.items()
+                  if k not in ("title", "framework")) for name, info in cases.items()]  # fmt: skip
+    quick = any(r.get("quick") for r in rows)
+    return "\n".join([
+        "# Shipping benchmark: tuned models a user would ship",
+        "",
+        "Written by `benchmarks/shipping.py` (`nox -s bench_shipping`; raw numbers with every trial in "
+        "`shipping.json`). Each row is one `autotune` run as a user would start it: 1% relative "
+        "`tolerable_loss`, `timeout=0` (stop at the first config that meets the goal), the default "
+        "`min_gain`, 2 intra-op threads for the eval function and the tuner, `max_trials` capped per case.",
+        "",
+        "*evals*: trials evaluated (cap); *met*: `TuningResult.met_goal`; *score*: the tuned model's metric "
+        "(fp32 = 1.0); *speed-up*: fp32 latency / tuned latency measured by the benchmark after the run, both "
+        "models timed round-robin in one process (`inc_core.timing.interleaved_latency`, one calibration batch); "
+        "*size ratio*: fp32 bytes / tuned bytes; *float ops*: ops the tuned config leaves in a float dtype / "
+        "ops in the space; *overhead*: share of the run's wall time spent outside the user's eval function "
+        "(quantize, calibration, sensitivity, benchmarks, strategy). Rows whose best config is all fp32 show "
+        "no speed-up. Identical tuned configs of one case share one timing.",
+        "",
+        *(["**Quick run (smaller eval sets and caps): not the reference numbers.**", ""] if quick else []),
+        "Runs (the machine has 2 cores shared with other sessions; load average at start and end):",
+        "",
+        *run_lines,
+        "",
+        "Cases:",
+        "",
+        *case_lines,
+        "",
+        *table(rows, strategies),
+        "",
+        "## Oracles",
+        "",
+        "Brute force over fp32 fallback sets of increasing size from the default config "
+        "(`benchmarks/shipping_oracle.py`): the fewest ops that must leave int8 for the accuracy goal.",
+        "",
+        *oracle_table(oracles),
+        "",
+        "## Targets",
+        "",
+        *targets(rows, oracles),
+        "",
+        "## Where auto spent its evaluations",
+        "",
+        "Each trial: stage, config summary, score and verdict (*met*: passed and beat fp32 by `min_gain`; "
+        "*passed*: accuracy only; *below*: under the target), and the tuner's own paired speed-up when measured.",
+        "",
+        *auto_trials(rows),
+    ])  # fmt: skip
