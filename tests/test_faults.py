@@ -448,13 +448,14 @@ def test_a_plugin_calling_sys_exit_at_import_is_isolated_and_named(tmp_path: Pat
 
 
 # 7. Process pool: no noise when a run ends with a trial in flight --------------------------------
+# (exhaustive: its first batch starts with the default config, so a second trial is in flight when it meets the goal)
 def test_process_executor_ends_with_a_trial_in_flight_without_thread_tracebacks(tmp_path: Path) -> None:
     write_run(
         tmp_path,
         **{
             "many_mild": "flat",
             "tolerable_loss: 0.001": "tolerable_loss: 0.05",
-            "strategy: toy": "strategy: random\n  executor: process\n  workers: 2",
+            "strategy: toy": "strategy: exhaustive\n  executor: process\n  workers: 2",
         },
     )
     done = inc("tune", "run.yaml", "--json", cwd=tmp_path, environ=env(0.5))
