@@ -31,7 +31,6 @@ import pytest
 from inc_core import TrialHistory, TuningConfig, autotune, hookimpl, make_plugin_manager
 from inc_core.history import CANCELLED
 from inc_core.testing import SyntheticAdaptor, SyntheticModel
-from inc_core.testing.distributions import make_distribution
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "tests" / "scripts"
@@ -432,6 +431,8 @@ def test_threads_executor_with_trial_timeout_exits_after_a_hung_trial(tmp_path: 
 
 # 6. A plugin calling sys.exit() at import --------------------------------------------------------
 def test_a_plugin_calling_sys_exit_at_import_is_isolated_and_named(tmp_path: Path) -> None:
+    from inc_core.testing.distributions import make_distribution
+
     site = tmp_path / "site"
     site.mkdir()
     make_distribution(site, "exit-dist", "exit_plugin", "import sys\nsys.exit(4)\n")
