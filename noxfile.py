@@ -156,3 +156,9 @@ def bench_torch(session: nox.Session) -> None:
 def bench_scaleout(session: nox.Session) -> None:
     """Eval-bound tuning on 1/2/4/8 Dask workers -> docs/benchmarks/scaleout.md."""
     _bench(session, "scaleout")
+
+
+@nox.session(python=PYTHON)
+def faults(session: nox.Session) -> None:
+    """SIGKILL/resume and Dask worker loss at random points -> docs/benchmarks/faults.md."""
+    _bench(session, "faults")
