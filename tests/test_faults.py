@@ -452,14 +452,13 @@ def test_a_plugin_calling_sys_exit_at_import_is_isolated_and_named(tmp_path: Pat
 def test_process_executor_ends_with_a_trial_in_flight_without_thread_tracebacks(tmp_path: Path) -> None:
     write_run(
         tmp_path,
-        **{
-            "many_mild": "flat",
-            "tolerable_loss: 0.001": "tolerable_loss: 0.05",
+        **{  # an unreachable goal and a run timeout: the run ends while both workers are busy
+            "tolerable_loss: 0.001": "tolerable_loss: -0.5\n  timeout: 3",
             "strategy: toy": "strategy: random\n  executor: process\n  workers: 2",
         },
     )
     done = inc("tune", "run.yaml", "--json", cwd=tmp_path, environ=env(0.5))
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr
     assert "Exception in thread" not in done.stderr and "handle is closed" not in done.stderr, done.stderr
     with TrialHistory(tmp_path / "out" / "history.sqlite", create=False) as history:
         assert any(t.error == CANCELLED for t in history.trials()), "the scenario needs a trial in flight at the end"
