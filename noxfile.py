@@ -163,3 +163,9 @@ def bench_scaleout(session: nox.Session) -> None:
 def bench_shipping(session: nox.Session) -> None:
     """Real models x strategies: evaluations to goal, paired speed-up, size -> docs/benchmarks/shipping.md."""
     _bench(session, "shipping")
+
+
+@nox.session(python=PYTHON)
+def faults(session: nox.Session) -> None:
+    """SIGKILL/resume and Dask worker loss at random points -> docs/benchmarks/faults.md."""
+    _bench(session, "faults")

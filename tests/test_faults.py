@@ -31,7 +31,6 @@ import pytest
 from inc_core import TrialHistory, TuningConfig, autotune, hookimpl, make_plugin_manager
 from inc_core.history import CANCELLED
 from inc_core.testing import SyntheticAdaptor, SyntheticModel
-from inc_core.testing.distributions import make_distribution
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "tests" / "scripts"
@@ -432,6 +431,8 @@ def test_threads_executor_with_trial_timeout_exits_after_a_hung_trial(tmp_path: 
 
 # 6. A plugin calling sys.exit() at import --------------------------------------------------------
 def test_a_plugin_calling_sys_exit_at_import_is_isolated_and_named(tmp_path: Path) -> None:
+    from inc_core.testing.distributions import make_distribution
+
     site = tmp_path / "site"
     site.mkdir()
     make_distribution(site, "exit-dist", "exit_plugin", "import sys\nsys.exit(4)\n")
@@ -448,18 +449,16 @@ def test_a_plugin_calling_sys_exit_at_import_is_isolated_and_named(tmp_path: Pat
 
 
 # 7. Process pool: no noise when a run ends with a trial in flight --------------------------------
-# (exhaustive: its first batch starts with the default config, so a second trial is in flight when it meets the goal)
 def test_process_executor_ends_with_a_trial_in_flight_without_thread_tracebacks(tmp_path: Path) -> None:
     write_run(
         tmp_path,
-        **{
-            "many_mild": "flat",
-            "tolerable_loss: 0.001": "tolerable_loss: 0.05",
-            "strategy: toy": "strategy: exhaustive\n  executor: process\n  workers: 2",
+        **{  # an unreachable goal and a run timeout: the run ends while both workers are busy
+            "tolerable_loss: 0.001": "tolerable_loss: -0.5\n  timeout: 3",
+            "strategy: toy": "strategy: random\n  executor: process\n  workers: 2",
         },
     )
     done = inc("tune", "run.yaml", "--json", cwd=tmp_path, environ=env(0.5))
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr
     assert "Exception in thread" not in done.stderr and "handle is closed" not in done.stderr, done.stderr
     with TrialHistory(tmp_path / "out" / "history.sqlite", create=False) as history:
         assert any(t.error == CANCELLED for t in history.trials()), "the scenario needs a trial in flight at the end"
