@@ -61,8 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"latency:      fp32 {result.baseline_latency * 1e3:.3f} ms -> tuned {best.latency * 1e3:.3f} ms")
     if best and best.model_size and result.baseline_size:
         print(f"size:         fp32 {result.baseline_size / 1024:.1f} KiB -> tuned {best.model_size / 1024:.1f} KiB")
-    if result.speedup or result.compression:
-        print(f"vs fp32:      {result.speedup or 0:.2f}x speed (paired), {result.compression or 0:.2f}x smaller")
+    gains = [f"{result.speedup:.2f}x speed (paired)" if result.speedup else "", ""]
+    gains[1] = f"{result.compression:.2f}x smaller" if result.compression else ""
+    if any(gains):
+        print(f"vs fp32:      {', '.join(g for g in gains if g)}")
     if result.best_config is not None:
         print(f"best config:  {result.best_config.summary(8)}")
     print(f"saved:        {result.model_path or 'n/a'}")
