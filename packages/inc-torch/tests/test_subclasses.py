@@ -25,6 +25,19 @@ def test_subclassed_modules_are_module_ops_with_their_modes() -> None:
     assert [(op.name, op.type) for op in tree.ops] == [("conv", "Conv2d"), ("fc", "Linear"), ("norm_fc", "Linear")]
 
 
+def test_static_int8_quantizes_subclass_ops() -> None:
+    model = seeded(SubclassNet())
+    data = batches((1, 8, 8), n=2)
+    adaptor = TorchAdaptor(example_inputs=data[0])
+    cap = adaptor.capability(model)
+    static = TuneConfig({op.name: op.default for op in cap.ops}, {"act_algorithm": "minmax"})
+    quantized = adaptor.quantize(model, static, Calibration(data=data))
+    nodes = {n.name: n for n in quantized.graph.nodes}
+    for info in adaptor._states[id(model)].graph_ops.values():  # X86InductorQuantizer skips subclasses itself
+        inputs = [str(getattr(a, "target", "")) for a in nodes[info.node].args[:2]]
+        assert all("dequantize" in t for t in inputs), (info.name, inputs)
+
+
 def test_subclass_forward_is_kept_by_every_mode() -> None:
     model = seeded(SubclassNet())
     data = batches((1, 8, 8), n=2)

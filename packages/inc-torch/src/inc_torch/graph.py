@@ -40,6 +40,7 @@ class OpInfo:
     node: str | None  # node name in the exported graph (None before export)
     module: str | None  # FQN of the owning nn module for module ops
     aten: str  # conv1d / conv2d / linear / embedding / matmul / bmm
+    exact_module: bool = False  # the module is exactly nn.Conv1d/Conv2d/Linear/Embedding, not a subclass
 
     @property
     def is_module_op(self) -> bool:
@@ -127,7 +128,8 @@ def discover_ops(graph_module: torch.fx.GraphModule, model: torch.nn.Module) -> 
         if aten in _WEIGHTED:
             op_type, functional_type = _WEIGHTED[aten]
             if per_module.get(fqn) == 1 and _is_module_op(node, aten, fqn, _submodule(model, fqn)):
-                ops.append(OpInfo(fqn, op_type, node.name, fqn, aten))
+                exact = type(_submodule(model, fqn)) is _module_class(aten)
+                ops.append(OpInfo(fqn, op_type, node.name, fqn, aten, exact))
                 continue
             ops.append(OpInfo(_functional_name(fqn, node.name), functional_type, node.name, None, aten))
         else:
@@ -179,7 +181,7 @@ def module_tree_ops(model: torch.nn.Module) -> list[OpInfo]:
     for fqn, module in model.named_modules():
         aten = next((a for a in _WEIGHTED if isinstance(module, _module_class(a))), None)
         if aten is not None and fqn:
-            ops.append(OpInfo(fqn, _WEIGHTED[aten][0], None, fqn, aten))
+            ops.append(OpInfo(fqn, _WEIGHTED[aten][0], None, fqn, aten, type(module) is _module_class(aten)))
     return ops
 
 

@@ -2,7 +2,8 @@
 
 Every trial prepares the shared exported graph with `IncX86Quantizer` (torchao's
 ``X86InductorQuantizer`` plus node-level annotation for the ops it does not
-cover: Conv1d, functional conv/linear, matmul, bmm). Ops a trial does not run in
+cover: Conv1d, functional conv/linear, matmul, bmm, and the conv/linear ops of
+``nn.Conv2d``/``nn.Linear`` subclasses, which its module patterns do not match). Ops a trial does not run in
 static int8 are marked "not quantized" (``set_module_name_qconfig(name, None)``
 for modules), so no observer, quantize or dequantize node touches them.
 
@@ -35,6 +36,8 @@ ACT_ALGORITHMS = ("histogram", "minmax")
 
 STATIC_ATEN = ("conv1d", "conv2d", "linear", "matmul", "bmm")
 _X86_MODULE_ATEN = ("conv2d", "linear")  # what set_module_name_qconfig covers for module ops
+# ... of exactly nn.Conv2d / nn.Linear: X86InductorQuantizer finds them by the module class
+# in ``nn_module_stack`` (exact class name), so it never annotates a subclass's op.
 
 
 def quantization_config(option: OpOption, act_algorithm: str, is_qat: bool = False) -> Any:
@@ -122,7 +125,7 @@ def make_quantizer(
             if option not in configs:
                 configs[option] = quantization_config(option, act_algorithm, is_qat)
             config = configs[option]
-        if info.is_module_op and info.aten in _X86_MODULE_ATEN:
+        if info.is_module_op and info.exact_module and info.aten in _X86_MODULE_ATEN:
             quantizer.set_module_name_qconfig(info.module, config)
         elif info.node is not None and info.aten in STATIC_ATEN:
             quantizer.node_configs[info.node] = (info.aten, config)
