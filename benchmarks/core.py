@@ -133,7 +133,8 @@ def measure(n_ops: int, trials: int) -> list[tuple[str, str]]:
             strategy="bench_one_by_one",
             run_dir=Path(tmp) / "run",
             max_trials=trials,
-            tolerable_loss=-1.0,
+            criterion="absolute",
+            tolerable_loss=0,
             objectives={"latency": 1.0},
         )
         clock, pm = LoopClock(), make_plugin_manager()

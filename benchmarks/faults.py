@@ -56,7 +56,8 @@ evaluation:
 tuning:
   strategy: random
   random_seed: 5
-  tolerable_loss: -1.0
+  criterion: absolute
+  tolerable_loss: 0
   max_trials: {TRIALS}
   executor: process
   workers: 2
@@ -159,7 +160,8 @@ def tune_on(address: str, run_dir: Path, log: Path, plugin: Any = None, resume: 
         strategy="random",
         run_dir=run_dir,
         random_seed=5,
-        tolerable_loss=-1.0,
+        criterion="absolute",
+        tolerable_loss=0,
         max_trials=TRIALS,
         executor=address,
         workers=2,

@@ -55,7 +55,7 @@ def test_tune_history_and_refusal_to_overwrite(tmp_path) -> None:
 
 
 def test_goal_not_met_exits_1(tmp_path) -> None:
-    write(tmp_path, RUN_FILE.replace("tolerable_loss: 0.01", "tolerable_loss: -0.5"))
+    write(tmp_path, RUN_FILE.replace("tolerable_loss: 0.01", "criterion: absolute\n  tolerable_loss: 0"))
     done = inc("tune", "run.yaml", cwd=tmp_path)
     assert done.returncode == 1 and "goal NOT met" in done.stderr
 

@@ -298,7 +298,7 @@ def test_strategy_options_and_executor_are_checked_before_the_run_directory_exis
     assert not (tmp_path / "out").exists() and not evaluated(log)
 
 
-@pytest.mark.parametrize("value", ["5", ".nan", ".inf", "1.0"])
+@pytest.mark.parametrize("value", ["5", ".nan", ".inf", "1.0", "-0.01"])
 def test_a_tolerable_loss_without_meaning_names_its_field(tmp_path: Path, value: str) -> None:
     write_run(tmp_path, **{"tolerable_loss: 0.001": f"tolerable_loss: {value}"})
     done = inc("tune", "run.yaml", cwd=tmp_path)
@@ -364,7 +364,7 @@ class AtTrial:
 
 
 def dask_config(tmp_path: Path, address: str, name: str, **kw: Any) -> TuningConfig:
-    settings = {"max_trials": 12, "tolerable_loss": -1.0, "random_seed": 5, "workers": 2, **kw}
+    settings = {"max_trials": 12, "criterion": "absolute", "tolerable_loss": 0, "random_seed": 5, "workers": 2, **kw}
     return TuningConfig(strategy="random", run_dir=tmp_path / name, executor=address, **settings)
 
 
@@ -453,7 +453,7 @@ def test_process_executor_ends_with_a_trial_in_flight_without_thread_tracebacks(
     write_run(
         tmp_path,
         **{  # an unreachable goal and a run timeout: the run ends while both workers are busy
-            "tolerable_loss: 0.001": "tolerable_loss: -0.5\n  timeout: 3",
+            "tolerable_loss: 0.001": "criterion: absolute\n  tolerable_loss: 0\n  timeout: 3",
             "strategy: toy": "strategy: random\n  executor: process\n  workers: 2",
         },
     )

@@ -17,8 +17,8 @@ from inc_core import BaselineError, ConfigError, Criterion
         (0.05, "absolute", True, 0.8, 0.75, True),
         (0.05, "absolute", True, 0.8, 0.7499, False),
         (0.05, "absolute", False, 0.3, 0.35, True),
-        (-0.01, "relative", True, 1.0, 1.005, False),  # negative: must beat the baseline
-        (-0.01, "relative", True, 1.0, 1.01, True),
+        (0.0, "absolute", True, 0.8, 0.8, True),  # no loss at all: a tie passes
+        (0.0, "absolute", True, 0.8, 0.7999, False),
         (0.1, "absolute", True, 0.0, -0.1, True),  # absolute works with a zero baseline
     ],
 )

@@ -33,7 +33,7 @@ def run(strategy, model, tmp_path, adaptor=None, **kwargs):
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_goal_not_reachable_gives_best_so_far(tmp_path, strategy) -> None:
     model = SyntheticModel(12, "many_mild", seed=4)
-    result = run(strategy, model, tmp_path, tolerable_loss=-0.5, max_trials=15)
+    result = run(strategy, model, tmp_path, criterion="absolute", tolerable_loss=0, max_trials=15)
     assert not result.met_goal and result.best_trial is not None
     assert result.best_trial.score == max(t.score for t in result.trials if t.score is not None)
 
@@ -132,9 +132,9 @@ def test_exhaustive_warns_with_the_space_size(tmp_path) -> None:
 
 def test_random_is_seeded(tmp_path) -> None:
     model = SyntheticModel(10, "many_mild", seed=2)
-    a = run("random", model, tmp_path / "a", max_trials=6, tolerable_loss=-1, random_seed=3)
-    b = run("random", model, tmp_path / "b", max_trials=6, tolerable_loss=-1, random_seed=3)
-    c = run("random", model, tmp_path / "c", max_trials=6, tolerable_loss=-1, random_seed=4)
+    a = run("random", model, tmp_path / "a", max_trials=6, criterion="absolute", tolerable_loss=0, random_seed=3)
+    b = run("random", model, tmp_path / "b", max_trials=6, criterion="absolute", tolerable_loss=0, random_seed=3)
+    c = run("random", model, tmp_path / "c", max_trials=6, criterion="absolute", tolerable_loss=0, random_seed=4)
     assert [t.config for t in a.trials] == [t.config for t in b.trials] != [t.config for t in c.trials]
 
 

@@ -61,8 +61,8 @@ class TuningConfig(BaseModel):
     ``min_gain``: a config meets the goal only if it passes the accuracy criterion and
     beats fp32 on the weighted objective by this fraction (0.05: 5% faster, measured as
     a paired ratio); ``None`` keeps INC's accuracy-only rule.
-    ``tolerable_loss``: finite; with the ``relative`` criterion below 1 (a loss of 100% lets
-    any score pass). A negative value asks to beat the baseline by that much.
+    ``tolerable_loss``: finite and >= 0; with the ``relative`` criterion below 1 (a loss of
+    100% lets any score pass). 0 asks for no loss at all.
     ``worker_wait`` (seconds): when every worker of the executor is gone (a Dask cluster
     restarting its workers), how long to wait for one to come back before stopping with
     "all workers lost"; the lost trials stay unrecorded so ``--resume`` runs them.
@@ -122,6 +122,11 @@ class TuningConfig(BaseModel):
     def _sane_tolerable_loss(cls, value: float, info: ValidationInfo) -> float:
         if not math.isfinite(value):
             raise ValueError("must be a finite number")
+        if value < 0:
+            raise ValueError(
+                f"{value} is negative: it is the loss you accept (0.01 = 1% worse than fp32), "
+                "not a gain; use 0 for no loss at all"
+            )
         if info.data.get("criterion", "relative") == "relative" and value >= 1:
             raise ValueError(
                 f"a relative loss of {value:.0%} lets any score pass; give a fraction below 1 (0.01 = 1%), "

@@ -27,8 +27,8 @@ class Criterion:
             raise ConfigError(f"criterion must be one of {CRITERIA}, got {self.criterion!r}")
         if isinstance(self.tolerable_loss, bool) or not isinstance(self.tolerable_loss, (int, float)):
             raise ConfigError(f"tolerable_loss must be a number, got {self.tolerable_loss!r}")
-        if not math.isfinite(self.tolerable_loss):
-            raise ConfigError(f"tolerable_loss must be finite, got {self.tolerable_loss!r}")
+        if not math.isfinite(self.tolerable_loss) or self.tolerable_loss < 0:
+            raise ConfigError(f"tolerable_loss must be a finite number >= 0, got {self.tolerable_loss!r}")
 
     def check_baseline(self, baseline: float, metric: str = "accuracy") -> None:
         """Reject baselines the rule cannot judge against (NaN, or 0 with a relative rule)."""
