@@ -191,7 +191,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ],
     ids=["dropped-table", "bad-json", "unknown-state", "damaged-pages"],
 )
-def test_a_history_that_cannot_be_read_completely_stops_resume_and_history_with_exit_2(
+def test_a_history_that_cannot_be_read_completely_stops_resume_history_and_report_with_exit_2(
     finished_run: Path, tmp_path: Path, damage: Callable[[sqlite3.Connection, Path], None], problem: str
 ) -> None:
     shutil.copytree(finished_run, tmp_path, dirs_exist_ok=True)
@@ -200,7 +200,7 @@ def test_a_history_that_cannot_be_read_completely_stops_resume_and_history_with_
     damage(db, history)
     db.close()
     log = tmp_path / "eval.log"
-    for args in (("history", "out"), ("tune", "run.yaml", "--resume")):
+    for args in (("history", "out"), ("report", "out"), ("tune", "run.yaml", "--resume")):
         done = inc(*args, cwd=tmp_path, environ=env(0, log))
         assert done.returncode == 2, (args, done.stderr)
         assert str(history) in done.stderr or "out/history.sqlite" in done.stderr, done.stderr

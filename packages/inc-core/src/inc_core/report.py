@@ -43,7 +43,7 @@ def write_report(run_dir: str | Path) -> Path:
     run_dir = Path(run_dir)
     if not (run_dir / HISTORY_FILE).exists():
         raise ConfigError(f"{run_dir}: no tuning history here (expected {run_dir / HISTORY_FILE})")
-    with TrialHistory.in_run_dir(run_dir) as history:
+    with TrialHistory.in_run_dir(run_dir, create=False) as history:
         trials = history.trials()
         result = history.get_meta("result") or {}
     plt = _pyplot()
