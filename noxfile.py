@@ -119,8 +119,9 @@ def report_browser(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
     """Build the Sphinx site, nitpicky, with warnings as errors (remaining ignores justified in docs/conf.py)."""
-    session.install(*CONSTRAINTS, "-r", "docs/requirements.txt", "-e", "packages/inc-core", "-e", "packages/inc-onnx")
-    session.install("--no-deps", "-e", "packages/inc-strategies", "-e", "packages/inc-torch")  # torch is mocked
+    editable = ("-e", "packages/inc-core", "-e", "packages/inc-strategies", "-e", "packages/inc-onnx")
+    session.install(*CONSTRAINTS, "-r", "docs/requirements.txt", *editable)
+    session.install("--no-deps", "-e", "packages/inc-torch")  # torch is mocked
     session.run("sphinx-build", "-n", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
 
 
