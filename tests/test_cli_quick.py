@@ -151,3 +151,28 @@ def test_the_resume_hint_repeats_every_option() -> None:
     assert resume_command(["tune", "r.yaml", "--run-dir", "rel", "--workers", "2"], Path("/abs/rel")) == (
         "inc tune r.yaml --workers 2 --run-dir /abs/rel --resume"
     )
+
+
+@pytest.mark.slow
+def test_apply_a_torch_run_from_the_folder_of_its_modules(tmp_path: Path) -> None:
+    """``inc apply RUN_DIR module:function -o OUT`` for a torch run: MODEL, calibration and example
+    inputs are ``module:function`` references, imported from the current directory."""
+    import shutil
+
+    import numpy as np
+    import torch
+
+    from inc_torch import TorchAdaptor
+
+    shutil.copytree(ROOT / "examples" / "torch_digits", tmp_path, dirs_exist_ok=True)
+    tuned = inc("tune", "run.yaml", "--run-dir", "run", cwd=tmp_path)
+    assert tuned.returncode == 0, tuned.stderr
+    applied = inc("apply", "run", "digits:trained_model", "-o", "q", cwd=tmp_path)
+    assert applied.returncode == 0, applied.stderr
+    assert "wrote" in applied.stdout and (tmp_path / "q.pt2").is_file()
+    adaptor = TorchAdaptor()
+    x = torch.tensor(np.load(tmp_path / "digits.npz")["test_x"][:16, None] / 16.0, dtype=torch.float32)
+    with torch.no_grad():
+        ours = adaptor.load(tmp_path / "q.pt2")(x)
+        best = adaptor.load(tmp_path / "run" / "best_model.pt2")(x)
+    assert torch.equal(ours.argmax(1), best.argmax(1))

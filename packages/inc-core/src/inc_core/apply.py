@@ -3,7 +3,9 @@
 The config's ops are checked against the model's before anything is quantized: an op
 the model lacks, or an option its op does not offer, is bad input naming the op.
 From a run directory, the calibration data and adaptor options of its ``run.yaml``
-are used unless flags say otherwise.
+are used unless flags say otherwise. ``module:function`` references (MODEL, ``--calib``,
+the run's calibration function and adaptor options) import from the current directory
+as ``python -m`` does.
 """
 
 from __future__ import annotations
@@ -57,21 +59,26 @@ def _load_config(path: Path) -> Any:
         raise ConfigError(f"{path}: not a tune config: {exc}") from None
 
 
-def _model(text: str) -> Any:
-    from inc_core.run_spec import resolve_reference
+def _reference(reference: str, args: Mapping[str, Any] | None, key: str) -> Any:
+    """Call ``module:function`` imported from the current directory (or a ``file.py:function``)."""
+    from inc_core.run_spec import importable, resolve_reference
 
+    importable(Path.cwd())
+    return resolve_reference(reference, key, Path.cwd())(**(args or {}))
+
+
+def _model(text: str) -> Any:
     path = Path(text)
     if path.is_file():
         return path.resolve()
     if ":" in text and not path.suffix:
-        return resolve_reference(text, "MODEL", Path.cwd())()
+        return _reference(text, None, "MODEL")
     raise ConfigError(f"MODEL: no such file {path.resolve()}")
 
 
 def _adaptor(model: Any, framework: str | None, options: dict[str, Any]) -> Any:
     from inc_core.adaptor_options import build_adaptor
     from inc_core.plugins import get_plugin_manager
-    from inc_core.run_spec import resolve_reference
 
     pm = get_plugin_manager()
     if framework is None:
@@ -85,10 +92,7 @@ def _adaptor(model: Any, framework: str | None, options: dict[str, Any]) -> Any:
     except IncError as exc:
         raise ConfigError(f"--framework: {exc}") from None
 
-    def call(reference: str, args: Mapping[str, Any], place: str) -> Any:
-        return resolve_reference(reference, place, Path.cwd())(**args)
-
-    return build_adaptor(cls, framework, options, lambda name: f"run.yaml adaptor.{name}", call)
+    return build_adaptor(cls, framework, options, lambda name: f"run.yaml adaptor.{name}", _reference)
 
 
 def check_config_fits(config: Any, capability: Any, config_path: Path, model: Any) -> None:
@@ -138,14 +142,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def _calibration(flag: str | None, run: dict[str, Any]) -> Any:
-    from inc_core.run_spec import resolve_reference
-
     if flag is None:
         saved = run.get("calibration") or {}
+        if saved.get("function"):
+            return _reference(saved["function"], saved.get("args"), "run.yaml calibration")
         return Path(saved["path"]) if saved.get("path") else None
     path = Path(flag)
     if path.suffix == ".npz":
         if not path.is_file():
             raise ConfigError(f"--calib: no such file {path.resolve()}")
         return path.resolve()
-    return resolve_reference(flag, "--calib", Path.cwd())()
+    return _reference(flag, None, "--calib")
