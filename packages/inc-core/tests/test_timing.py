@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import time
 
-from inc_core.timing import median_latency
+from inc_core.timing import interleaved_latency, median_latency
 
 
 def test_warmup_is_not_timed_and_the_median_ignores_outliers() -> None:
@@ -16,3 +16,33 @@ def test_warmup_is_not_timed_and_the_median_ignores_outliers() -> None:
     latency = median_latency(run, warmup=2, repetitions=5)
     assert len(calls) == 7
     assert latency < 0.01
+
+
+def test_interleaved_ratio_survives_a_slow_phase() -> None:
+    """Both runs slow down 5x for a stretch (load from elsewhere): the ratio stays 2 (a mean would not)."""
+    rounds = {"n": 0}
+
+    def a() -> None:
+        rounds["n"] += 1
+        time.sleep(0.001 * (5 if 10 <= rounds["n"] < 16 else 1))
+
+    def b() -> None:
+        time.sleep(0.002 * (5 if 10 <= rounds["n"] < 16 else 1))
+
+    fa, fb = interleaved_latency([a, b], warmup=0, min_repetitions=20, max_repetitions=20, rel_precision=0)
+    assert 1.7 < fb / fa < 2.3
+    assert 0.0009 < fa < 0.002
+
+
+def test_interleaved_stops_once_the_ratio_is_precise() -> None:
+    calls = {"a": 0}
+
+    def a() -> None:
+        calls["a"] += 1
+        time.sleep(0.002)
+
+    def b() -> None:
+        time.sleep(0.003)
+
+    interleaved_latency([a, b], warmup=0, min_repetitions=5, min_seconds=0, max_repetitions=500, rel_precision=0.05)
+    assert 5 <= calls["a"] < 500

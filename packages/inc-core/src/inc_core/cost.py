@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from inc_core import timing
 from inc_core.adaptor import Adaptor, Calibration
 from inc_core.errors import NotSupportedError
 from inc_core.objectives import Objectives
@@ -130,10 +131,12 @@ def measure(
     space: TuningSpace,
     weights: Mapping[str, float],
     with_presets: bool = True,
+    benchmark_seconds: float | None = None,
 ) -> CostModel:
     """Build, time and size every uniform preset of ``space`` against ``model`` (fp32).
 
     ``with_presets=False`` (or no weighted objective) measures only the fp32 baseline.
+    ``benchmark_seconds`` caps the one interleaved benchmark of all presets (`timing.budget`).
     """
     started = time.perf_counter()
     built: dict[str, Any] = {}
@@ -149,7 +152,8 @@ def measure(
     latency_measured = weights.get("latency", 0) > 0
     if latency_measured:
         try:
-            latencies = list(adaptor.benchmark_many([model, *built.values()], calibration))
+            with timing.budget(benchmark_seconds):
+                latencies = list(adaptor.benchmark_many([model, *built.values()], calibration))
         except NotSupportedError as exc:
             latency_measured = False
             logger.warning("cost model: latency cannot be measured (%s)", exc)

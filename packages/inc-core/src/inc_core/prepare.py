@@ -1,9 +1,10 @@
-"""Turn the user's tuning space into the default space one run searches, before any evaluation.
+"""Turn the user's tuning space into the default space one run searches, before any trial.
 
 1. Tensor ranges (`inc_core.ranges`): ops touching a tensor no int8 scale can hold (an
    additive attention mask) lose their static options.
 2. Cost model (`inc_core.cost`): uniform presets measured against fp32 on this machine;
-   modes that gain nothing leave the space, the rest are ordered fastest first.
+   modes that gain nothing leave the space, the rest are ordered fastest first. Its
+   benchmark takes at most half of one fp32 evaluation (measured just before), at least 1 s.
 
 Both are measured once per run directory and replayed on resume (the history's
 ``prepared_space`` entry), so a resumed run searches exactly the same space. A run with
@@ -18,12 +19,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from inc_core import cost, ranges
+from inc_core import cost, ranges, timing
 from inc_core.objectives import Objectives
 from inc_core.space import TuningSpace
 
 if TYPE_CHECKING:
     from inc_core.runner import TuningRun
+
+# The cost model's benchmark of all presets together, as a share of one fp32 evaluation.
+COST_MODEL_SHARE = 0.5
 
 logger = logging.getLogger("inc")
 
@@ -82,7 +86,8 @@ def prepare_space(run: TuningRun, cached: Mapping[str, Any] | None) -> PreparedS
     if cached is not None and cached.get("cost_model") is not None:
         model = cost.CostModel.from_dict(cached["cost_model"], weights)
     else:
-        model = cost.measure(run.adaptor, run.model, run.calibration, space, weights, with_presets=not explicit)
+        seconds = timing.share_of(run.baseline_seconds, COST_MODEL_SHARE, floor=1.0)
+        model = cost.measure(run.adaptor, run.model, run.calibration, space, weights, not explicit, seconds)
         logger.info("cost model (%.1f s, no evaluation): %s", model.seconds, model.describe())
     weighted = any(w > 0 for w in weights.values())
     measurable = weighted and (model.latency_measured or not weights.get("latency", 0))

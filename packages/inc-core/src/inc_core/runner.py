@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inc_core import timing
 from inc_core.adaptor import SENSITIVITY_METHODS, Adaptor, Calibration
 from inc_core.config import TuningConfig
 from inc_core.cost import CostModel
@@ -43,6 +44,8 @@ from inc_core.trial import Trial, TrialState
 from inc_core.tune_config import TuneConfig
 
 logger = logging.getLogger("inc")
+# Each passing trial's paired benchmark, as a share of one fp32 evaluation.
+TRIAL_BENCHMARK_SHARE = 0.25
 MAX_ATTEMPTS = 3
 """How often a trial is started when the worker running it dies."""
 LOST_POLL = 1.0
@@ -80,6 +83,7 @@ class TrialJob:
     baseline: Mapping[str, float]
     measure_latency: bool
     keep_model: bool = True
+    benchmark_seconds: float | None = None  # cap of one paired benchmark (`inc_core.timing.budget`)
 
     def __call__(self, config: TuneConfig) -> TrialOutcome:
         try:
@@ -96,7 +100,8 @@ class TrialJob:
             if passed and self.measure_latency:
                 # Paired with fp32 in one interleaved benchmark: the ratio, not the absolute
                 # time, says whether this config is faster on a shared machine.
-                reference, latency = self.adaptor.benchmark_many([self.model, quantized], self.calibration)
+                with timing.budget(self.benchmark_seconds):
+                    reference, latency = self.adaptor.benchmark_many([self.model, quantized], self.calibration)
                 speedup = reference / latency if latency else None
             size = self.adaptor.model_size(quantized)
         except NotSupportedError:
@@ -169,6 +174,7 @@ class TuningRun:
         self.history: TrialHistory | None = None
         self.baseline: dict[str, float] = {}
         self.baseline_score = 0.0
+        self.baseline_seconds: float | None = None  # one fp32 evaluation, timed
         self.target_score = 0.0
         self.objectives = Objectives(dict(tuning_config.objectives))
         self.goal = Goal(self.objectives, tuning_config.min_gain)
@@ -280,8 +286,8 @@ class TuningRun:
         try:
             self._open_run_dir()
             self._build_space()
+            self._measure_baseline()  # first: its time sizes the benchmarks of the cost model and trials
             self._prepare_space()
-            self._measure_baseline()
             assert self.space is not None
             if len(self.space) == 0:
                 return self._finish(StopReason.EMPTY_SPACE)
@@ -359,15 +365,18 @@ class TuningRun:
             stored = None
         if stored is not None:
             self.baseline = dict(stored["metrics"])
+            self.baseline_seconds = stored.get("seconds")
         else:
             try:
+                started = time.perf_counter()
                 self.baseline = self.evaluator.evaluate(self.model)
+                self.baseline_seconds = time.perf_counter() - started
             except Exception as exc:
                 # The traceback goes to tuning.log (INFO: not on stderr unless -v), the summary to the caller.
                 logger.info("evaluating the fp32 baseline failed", exc_info=exc)
                 raise BaselineError(f"evaluating the fp32 baseline failed: {type(exc).__name__}: {exc}") from exc
             self.evaluator.check_baseline(self.baseline)
-            self.history.set_meta("baseline", {"metrics": self.baseline})
+            self.history.set_meta("baseline", {"metrics": self.baseline, "seconds": self.baseline_seconds})
         self.evaluator.check_baseline(self.baseline)
         self.baseline_score = self.evaluator.score(self.baseline)
         self.target_score = self.evaluator.target(self.baseline)
@@ -401,6 +410,7 @@ class TuningRun:
             self.evaluator,
             self.baseline,
             self.goal.measurable and self.objectives.measures_latency,
+            benchmark_seconds=timing.share_of(self.baseline_seconds, TRIAL_BENCHMARK_SHARE),
         )
 
     def drive(self, strategy: TuneStrategy) -> StopReason:

@@ -1,17 +1,53 @@
 """Latency measurement shared by adaptors.
 
 `median_latency` times one callable. `interleaved_latency` times several round-robin
-(a, b, a, b, ...), so that load from other processes on a shared machine slows every
-candidate alike and the *ratio* of their medians — what "faster than fp32" means — is
-stable even when absolute times drift. Repetitions adapt to the model: a 50 µs model
-gets hundreds of runs, a 500 ms model a handful, each stopping once the ratio is stable.
+(a, b, a, b, ...) and estimates each one's ratio to the first *within each round*, so
+load from other processes on a shared machine, which slows neighbouring calls alike,
+cancels out of the ratio — what "faster than fp32" means. Repetitions adapt to the
+model and the noise: rounds go on until every ratio is known to ``rel_precision``
+(a robust standard error), so a quiet machine needs a few rounds and a 50 µs model
+gets hundreds of runs in the time a 500 ms model gets a handful.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import math
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+
+_MEDIAN_SE = 1.2533  # standard error of a median / (sigma / sqrt(n)) for normal noise
+_MAD_SIGMA = 1.4826  # sigma / median absolute deviation for normal noise
+DEFAULT_MAX_SECONDS = 10.0
+_max_seconds: contextvars.ContextVar[float] = contextvars.ContextVar(
+    "inc_benchmark_seconds", default=DEFAULT_MAX_SECONDS
+)
+
+
+def share_of(evaluation_seconds: float | None, share: float, floor: float = 0.5) -> float | None:
+    """``share`` of one fp32 evaluation, at least ``floor`` and at most the default; None if unknown."""
+    if evaluation_seconds is None:
+        return None
+    return min(DEFAULT_MAX_SECONDS, max(floor, share * evaluation_seconds))
+
+
+@contextlib.contextmanager
+def budget(seconds: float | None) -> Iterator[None]:
+    """Cap, inside the block, the seconds one `interleaved_latency` call may take (None: the default).
+
+    Core sets it from the fp32 evaluation time, so benchmarks stay a fraction of one
+    evaluation whatever the adaptor; an adaptor's own ``max_seconds`` wins.
+    """
+    if seconds is None:
+        yield
+        return
+    token = _max_seconds.set(max(float(seconds), 1e-3))
+    try:
+        yield
+    finally:
+        _max_seconds.reset(token)
 
 
 def median_latency(run: Callable[[], object], warmup: int = 3, repetitions: int = 20) -> float:
@@ -32,49 +68,52 @@ def interleaved_latency(
     warmup: int = 2,
     min_repetitions: int = 5,
     max_repetitions: int = 200,
-    min_seconds: float = 0.5,
-    max_seconds: float = 10.0,
+    min_seconds: float = 0.2,
+    max_seconds: float | None = None,
     rel_precision: float = 0.02,
 ) -> list[float]:
-    """Median seconds of each callable, timed round-robin.
+    """Seconds per call of each callable, timed round-robin; their ratios are paired per round.
 
-    Stops once every run has ``min_repetitions`` timings and either (a) at least
-    ``min_seconds`` have been spent and each median's ratio to the first run's median
-    moved by less than ``rel_precision`` over the last round of repetitions, or (b)
-    ``max_repetitions`` rounds or ``max_seconds`` are reached.
+    The first run's value is its median; every other run's is that median times the
+    median of its per-round ratio to the first run. Stops after at least
+    ``min_repetitions`` rounds and ``min_seconds`` once every ratio's robust standard
+    error (of a single run: its median's) is below ``rel_precision``, or at
+    ``max_repetitions`` rounds or ``max_seconds`` (default: the current `budget`).
     """
     if not runs:
         return []
+    limit = _max_seconds.get() if max_seconds is None else max_seconds
     for _ in range(max(0, warmup)):
         for run in runs:
             run()
     times: list[list[float]] = [[] for _ in runs]
     started = time.perf_counter()
-    previous: list[float] | None = None
-    check_every = max(1, min_repetitions)
     for round_number in range(1, max(1, max_repetitions) + 1):
         for run, bucket in zip(runs, times, strict=True):
             start = time.perf_counter()
             run()
-            bucket.append(time.perf_counter() - start)
+            bucket.append(max(time.perf_counter() - start, 1e-9))
         spent = time.perf_counter() - started
-        if round_number < min_repetitions:
-            continue
-        if spent >= max_seconds:
+        if spent >= limit:
             break
-        if round_number % check_every:
-            continue
-        ratios = _ratios(times)
-        if spent >= min_seconds and previous is not None and _stable(previous, ratios, rel_precision):
+        if round_number >= min_repetitions and spent >= min_seconds and _precise(times, rel_precision):
             break
-        previous = ratios
-    return [float(statistics.median(bucket)) for bucket in times]
+    base = float(statistics.median(times[0]))
+    return [base, *(base * math.exp(statistics.median(_log_ratios(t, times[0]))) for t in times[1:])]
 
 
-def _ratios(times: Sequence[Sequence[float]]) -> list[float]:
-    first = statistics.median(times[0]) or 1e-12
-    return [statistics.median(t) / first for t in times]
+def _log_ratios(times: Sequence[float], reference: Sequence[float]) -> list[float]:
+    return [math.log(t / r) for t, r in zip(times, reference, strict=True)]
 
 
-def _stable(before: Sequence[float], now: Sequence[float], tolerance: float) -> bool:
-    return all(abs(a - b) <= tolerance * max(abs(b), 1e-12) for a, b in zip(before, now, strict=True))
+def _relative_error(logs: Sequence[float]) -> float:
+    """Robust standard error of the median of ``logs`` (log scale: a relative error)."""
+    centre = statistics.median(logs)
+    mad = statistics.median(abs(x - centre) for x in logs)
+    return _MEDIAN_SE * _MAD_SIGMA * mad / math.sqrt(len(logs))
+
+
+def _precise(times: Sequence[Sequence[float]], tolerance: float) -> bool:
+    if len(times) == 1:
+        return _relative_error([math.log(t) for t in times[0]]) <= tolerance
+    return all(_relative_error(_log_ratios(t, times[0])) <= tolerance for t in times[1:])
