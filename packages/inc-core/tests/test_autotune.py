@@ -186,7 +186,18 @@ def test_explicit_adaptor_instance_counts_quantizations(tmp_path) -> None:
     result = autotune(
         SyntheticModel(4, "flat"), TuningConfig(strategy="toy", run_dir=tmp_path), synthetic_accuracy, adaptor=adaptor
     )
-    assert adaptor.quantize_calls == len(result.cost_model["presets"]) + 1  # one per measured preset, one trial
+    # one per measured preset; the first trial is the fastest preset, whose built model is reused
+    assert len(result.trials) == 1 and adaptor.quantize_calls == len(result.cost_model["presets"])
+
+
+def test_a_trial_of_a_preset_reuses_the_model_the_cost_model_built(tmp_path) -> None:
+    adaptor = SyntheticAdaptor()
+    model = SyntheticModel(12, "many_mild", seed=2)
+    config = TuningConfig(strategy="random", run_dir=tmp_path, max_trials=6, criterion="absolute", tolerable_loss=0)
+    result = autotune(model, config, synthetic_accuracy, adaptor=adaptor)
+    presets = len(result.cost_model["presets"])
+    assert len(result.trials) == 6
+    assert adaptor.quantize_calls == presets + 5  # trial 1 (the default, the top preset) was not re-quantized
 
 
 def test_resume_with_the_budget_already_spent_keeps_the_best(tmp_path) -> None:

@@ -71,6 +71,8 @@ class CostModel:
     objectives: Objectives
     seconds: float = 0.0
     latency_measured: bool = True
+    models: Mapping[TuneConfig, Any] = field(default_factory=dict, compare=False, repr=False)
+    """The presets as built, by config (this process only: not stored, not replayed on resume)."""
 
     @property
     def baseline_latency(self) -> float | None:
@@ -142,9 +144,10 @@ def measure(
     built: dict[str, Any] = {}
     presets: dict[str, PresetCost] = {}
     wanted = kinds(space) if with_presets and any(w > 0 for w in weights.values()) else []
+    configs = {kind: preset(space, kind) for kind in wanted}
     for kind in wanted:
         try:
-            built[kind] = adaptor.quantize(model, preset(space, kind), calibration)
+            built[kind] = adaptor.quantize(model, configs[kind], calibration)
         except Exception as exc:  # a mode this model cannot be built in: recorded, never fatal
             presets[kind] = PresetCost(kind, error=f"{type(exc).__name__}: {exc}"[:300])
             logger.warning("cost model: the %s preset could not be built: %s", kind, presets[kind].error)
@@ -169,7 +172,8 @@ def measure(
         )
     objectives = Objectives(dict(weights), base_latency, base_size)
     ordered = {k: presets[k] for k in kinds(space) if k in presets}
-    return CostModel(ordered, objectives, time.perf_counter() - started, latency_measured)
+    models = {configs[kind]: quantized for kind, quantized in built.items()}
+    return CostModel(ordered, objectives, time.perf_counter() - started, latency_measured, models)
 
 
 def _known(gain: float | None) -> float:

@@ -25,7 +25,6 @@ workers holding the cluster's certificates can join (see docs/trust.md).
 from __future__ import annotations
 
 import concurrent.futures
-import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -209,7 +208,7 @@ def serialise_job(job: TrialJob, executor_name: str) -> bytes:
                 f"executor {executor_name!r}: the {name} cannot be sent to worker processes "
                 f"({type(exc).__name__}: {exc}).{hint}"
             ) from None
-    return cloudpickle.dumps(dataclasses.replace(job, keep_model=False))
+    return cloudpickle.dumps(job.shipped())
 
 
 def dask_security(value: Any) -> Any:
@@ -325,7 +324,7 @@ def make_backend(
     if isinstance(spec, str) and (spec == "dask" or spec.startswith(SCHEDULER_SCHEMES)):
         serialise_job(job, spec)  # fail early with a clear message
         client, cluster = _dask_client(spec, workers, security)
-        return DaskBackend(client, dataclasses.replace(job, keep_model=False), owned=True, cluster=cluster)
+        return DaskBackend(client, job.shipped(), owned=True, cluster=cluster)
     if spec == "mpi":
         try:
             from mpi4py.futures import MPIPoolExecutor

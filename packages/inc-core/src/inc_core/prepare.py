@@ -98,7 +98,8 @@ def prepare_space(run: TuningRun, cached: Mapping[str, Any] | None) -> PreparedS
             run.adaptor.name,
         )
         weights = {"latency": 0.0, "model_size": 1.0}
-        model = cost.CostModel(model.presets, Objectives(weights, None, model.baseline_size), model.seconds, False)
+        objectives = Objectives(weights, None, model.baseline_size)
+        model = cost.CostModel(model.presets, objectives, model.seconds, False, model.models)
     removed: dict[str, str] = {}
     if not explicit and measurable:
         pruning = cost.prune(space, model, forced, drop_slower=run.config.min_gain is not None)

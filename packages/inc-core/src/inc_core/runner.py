@@ -7,10 +7,11 @@ model -> adaptor.capability -> TuningSpace -> strategy.ask -> executor runs tria
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +85,18 @@ class TrialJob:
     measure_latency: bool
     keep_model: bool = True
     benchmark_seconds: float | None = None  # cap of one paired benchmark (`inc_core.timing.budget`)
+    prebuilt: Mapping[TuneConfig, Any] = field(default_factory=dict)
+    """Models the cost model already built (its presets), reused when a trial asks for one."""
+
+    def shipped(self) -> TrialJob:
+        """This job as sent to other processes: no models kept or carried."""
+        return dataclasses.replace(self, keep_model=False, prebuilt={})
 
     def __call__(self, config: TuneConfig) -> TrialOutcome:
         try:
-            quantized = self.adaptor.quantize(self.model, config, self.calibration)
+            quantized = self.prebuilt.get(config)
+            if quantized is None:
+                quantized = self.adaptor.quantize(self.model, config, self.calibration)
         except Exception as exc:  # a quantizer failure fails this trial only
             return TrialOutcome(None, error=f"quantization failed: {type(exc).__name__}: {exc}")
         try:
@@ -411,6 +420,7 @@ class TuningRun:
             self.baseline,
             self.goal.measurable and self.objectives.measures_latency,
             benchmark_seconds=timing.share_of(self.baseline_seconds, TRIAL_BENCHMARK_SHARE),
+            prebuilt=self.cost_model.models if self.cost_model is not None else {},
         )
 
     def drive(self, strategy: TuneStrategy) -> StopReason:
