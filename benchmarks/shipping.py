@@ -172,6 +172,7 @@ def tune(
             "eval_s": metric.seconds,
             "eval_calls": metric.calls,
             "overhead_share": max(0.0, wall - metric.seconds) / wall if wall > 0 else None,
+            "cost_model_s": (result.cost_model or {}).get("seconds"),
             "trials": [trial_record(t, recipes) for t in trials],
         }
         if best is not None and best.reduces_precision():

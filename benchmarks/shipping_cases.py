@@ -249,7 +249,7 @@ def bert_case(quick: bool) -> Case:
     from inc_onnx.adaptor import OnnxAdaptor
 
     tokenizer = Tokenizer()
-    n_eval, n_calib, batch = (32, 32, 8) if quick else (96, 64, 8)
+    n_eval, n_calib, batch = (32, 32, 8) if quick else (480, 64, 8)
     module = _BertEncoder.module(len(tokenizer))
 
     def feeds(texts: list[str], rows: int) -> list[dict[str, np.ndarray]]:

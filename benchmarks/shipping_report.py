@@ -29,7 +29,7 @@ def _ordered(rows: list[dict[str, Any]], strategies: Sequence[str]) -> list[dict
 def table(rows: list[dict[str, Any]], strategies: Sequence[str]) -> list[str]:
     lines = [
         "| case | strategy | evals (cap) | met | score | speed-up 1 thread | speed-up 2 threads | size ratio "
-        "| float ops | overhead | wall s | tuned config |",
+        "| float ops | overhead (s: cost model / eval calls) | wall s | tuned config |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in _ordered(rows, strategies):
@@ -38,6 +38,8 @@ def table(rows: list[dict[str, Any]], strategies: Sequence[str]) -> list[str]:
         score = "—" if r["score"] is None else f"{r['score']:.4f}"
         floats = "—" if r["float_ops"] is None else f"{r['float_ops']}/{r['ops']}"
         overhead = "—" if r["overhead_share"] is None else f"{r['overhead_share']:.0%}"
+        if r.get("cost_model_s") is not None:
+            overhead += f" ({r['cost_model_s']:.1f} / {r['eval_s']:.1f} in {r['eval_calls']})"
         lines.append(
             f"| {r['case']} | {r['strategy']} | {evals} | {met} | {score} | {_x(_speedup(r, '1t'))} "
             f"| {_x(_speedup(r, '2t'))} | {_x(r['size_ratio'], 1)} | {floats} | {overhead} | {r['wall_s']:.0f} "
@@ -130,7 +132,8 @@ def render(results: dict[str, Any], strategies: Sequence[str]) -> str:
         "models timed round-robin in one process (`inc_core.timing.interleaved_latency`, one calibration batch); "
         "*size ratio*: fp32 bytes / tuned bytes; *float ops*: ops the tuned config leaves in a float dtype / "
         "ops in the space; *overhead*: share of the run's wall time spent outside the user's eval function "
-        "(quantize, calibration, sensitivity, benchmarks, strategy). Rows whose best config is all fp32 show "
+        "(quantize, calibration, sensitivity, benchmarks, strategy), with the seconds of the cost model and of the "
+        "eval function (number of calls, the fp32 baseline included). Rows whose best config is all fp32 show "
         "no speed-up. Identical tuned configs of one case share one timing.",
         "",
         *(["**Quick run (smaller eval sets and caps): not the reference numbers.**", ""] if quick else []),

@@ -155,6 +155,22 @@ def test_calibration_runs_once_per_setting_across_trials(adaptor) -> None:
     assert adaptor.calibration_count == 2  # nothing static: no statistics needed
 
 
+def test_each_calibration_method_gives_its_own_scales(adaptor) -> None:
+    """ORT's entropy calibrator with its default bins returns the minmax range; ours must not."""
+    model = cnn_model()
+    base = TuningSpace(adaptor.capability(model)).default_config()
+
+    def scales(method: str) -> list[float]:
+        quantized = adaptor.quantize(model, base.replace(recipes={"act_algorithm": method}), CNN_CALIB)
+        q_nodes = [n for n in quantized.graph.node if n.op_type == "QuantizeLinear"]
+        inits = {i.name: onnx.numpy_helper.to_array(i) for i in quantized.graph.initializer}
+        return [float(inits[n.input[1]].max()) for n in q_nodes if n.input[1] in inits]
+
+    minmax, entropy, percentile = scales("minmax"), scales("entropy"), scales("percentile")
+    assert minmax != entropy and minmax != percentile and entropy != percentile
+    assert sum(entropy) < sum(minmax)  # entropy clips the tails minmax keeps
+
+
 class _Reader(CalibrationDataReader):
     def __init__(self, batches):
         self.batches, self.i = batches, 0

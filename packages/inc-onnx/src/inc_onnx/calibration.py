@@ -209,6 +209,10 @@ class FeedReader:
 
 
 METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}
+# ORT's entropy calibrator defaults to 128 histogram bins *and* 128 quantized bins: then the
+# only threshold it can pick is the full range, i.e. minmax. 2048 bins searched down to 128
+# (the usual KL-divergence setting) makes it a distinct, clipping calibration.
+EXTRA_OPTIONS = {"entropy": {"num_bins": 2048, "num_quantized_bins": 128}}
 
 
 class CalibrationCache:
@@ -243,6 +247,7 @@ class CalibrationCache:
             op_types,
             augmented_model_path=str(self.workdir / f"augmented-{method}-{samples}.onnx"),
             calibrate_method=getattr(CalibrationMethod, METHODS[method]),
+            extra_options=dict(EXTRA_OPTIONS.get(method, {})),
             use_external_data_format=(model_path.parent / (model_path.name + ".data")).exists(),
         )
         try:
