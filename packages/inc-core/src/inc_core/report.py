@@ -101,6 +101,7 @@ def _scores_chart(plt: Any, trials: list[Trial], result: dict[str, Any], chosen:
     if best is not None and best.score is not None:
         _mark_chosen(axis, best.number, best.score)
     axis.set(xlabel="trial", ylabel="score", title="Score per trial")
+    _integer_ticks(axis.xaxis)
     axis.legend(fontsize=8, loc="best")
     return figure
 
@@ -151,7 +152,17 @@ def _float_ops_chart(plt: Any, trials: list[Trial], chosen: int | None) -> Any:
              edgecolor=edges, linewidth=1.8)  # fmt: skip
     axis.set(xlabel="trial", ylabel="ops in float",
              title="Ops left in float (green passed, orange failed, grey error, outlined: chosen)")  # fmt: skip
+    _integer_ticks(axis.xaxis)
+    _integer_ticks(axis.yaxis)
+    axis.set_ylim(bottom=0, top=max([len(t.config.float_ops()) for t in trials] + [1]) * 1.1)
     return figure
+
+
+def _integer_ticks(axis: Any) -> None:
+    """Trial numbers and op counts are whole: no 0.96, 0.98 ... ticks around a single trial."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _header(result: dict[str, Any], trials: list[Trial]) -> str:
@@ -161,7 +172,8 @@ def _header(result: dict[str, Any], trials: list[Trial]) -> str:
     wall = 0.0
     if trials:
         wall = max(t.ended_at or t.started_at for t in trials) - min(t.started_at for t in trials)
-    items = [facts.accuracy(), facts.speed(), facts.size(), f"{facts.trials} trials in {duration(wall)}"]
+    counted = f"{facts.trials} trial{'s' if facts.trials != 1 else ''}"
+    items = [facts.accuracy(), facts.speed(), facts.size(), f"{counted} in {duration(wall)}"]
     if facts.met_goal:
         items.append(f"stopped: {facts.stop_reason}")
     verdict = f"<p class='verdict {'yes' if facts.met_goal else 'no'}'>{html.escape(facts.verdict())}</p>"
