@@ -93,6 +93,26 @@ def test_nothing_faster_than_fp32_is_not_met_with_the_reason(tmp_path) -> None:
     assert all(p["speedup"] < 1 for p in presets.values())
 
 
+class CountingBenchmarks(SyntheticAdaptor):
+    def __init__(self) -> None:
+        super().__init__(noise=0.0)
+        self.benchmarks: list[int] = []
+
+    def benchmark_many(self, models, calibration):
+        self.benchmarks.append(len(models))
+        return super().benchmark_many(models, calibration)
+
+
+@pytest.mark.parametrize(("speed", "rounds"), [({"int8": 2.5, "int4": 2.5, "bf16": 1.5}, 2), ({}, 1)])
+def test_the_cost_model_confirms_that_nothing_is_faster_before_dropping_every_mode(tmp_path, speed, rounds) -> None:
+    adaptor = CountingBenchmarks()
+    config = TuningConfig(strategy="auto", run_dir=tmp_path / "run", max_trials=1)
+    autotune(SyntheticModel(8, "flat", speed=speed), config, synthetic_accuracy, adaptor=adaptor)
+    presets = adaptor.benchmarks[0]
+    assert presets == 5 and adaptor.benchmarks[:rounds] == [presets] * rounds  # fp32 + 4 presets
+    assert presets not in adaptor.benchmarks[rounds:]  # then only paired trial benchmarks (2 models)
+
+
 def test_the_cost_model_is_cached_in_the_run_dir_and_replayed_on_resume(tmp_path) -> None:
     model = SyntheticModel(8, "few_sensitive", seed=2)
     adaptor = SyntheticAdaptor(noise=0.0)

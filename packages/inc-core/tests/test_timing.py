@@ -29,7 +29,9 @@ def test_interleaved_ratio_survives_a_slow_phase() -> None:
     def b() -> None:
         time.sleep(0.002 * (5 if 10 <= rounds["n"] < 16 else 1))
 
-    fa, fb = interleaved_latency([a, b], warmup=0, min_repetitions=20, max_repetitions=20, rel_precision=0)
+    fa, fb = interleaved_latency(
+        [a, b], warmup=0, min_repetitions=20, max_repetitions=20, min_seconds=0, rel_precision=0
+    )
     assert 1.7 < fb / fa < 2.3
     assert 0.0009 < fa < 0.002
 
@@ -46,3 +48,14 @@ def test_interleaved_stops_once_the_ratio_is_precise() -> None:
 
     interleaved_latency([a, b], warmup=0, min_repetitions=5, min_seconds=0, max_repetitions=500, rel_precision=0.05)
     assert 5 <= calls["a"] < 500
+
+
+def test_a_fast_model_is_timed_for_min_seconds_not_stopped_by_the_round_cap() -> None:
+    calls = {"n": 0}
+
+    def fast() -> None:
+        calls["n"] += 1
+
+    started = time.perf_counter()
+    interleaved_latency([fast, fast], warmup=0, max_repetitions=10, min_seconds=0.2, rel_precision=0)
+    assert time.perf_counter() - started >= 0.2 and calls["n"] > 20

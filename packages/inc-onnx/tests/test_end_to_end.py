@@ -75,16 +75,21 @@ def test_outlier_mlp_needs_fallback_toy(tmp_path: Path) -> None:
 
 
 def test_outlier_mlp_sequential_config_set(tmp_path: Path) -> None:
-    """A 3.x-style config set: two calibration methods of full int8, then two fallbacks."""
+    """A 3.x-style config set: full int8 with minmax, two fallbacks, then entropy calibration."""
     config_set = [
-        {"mode": "static", "act_algorithm": ["minmax", "entropy"]},
+        {"mode": "static", "act_algorithm": "minmax"},
         {"mode": "static", "op_name_dict": {"relu2": {"dtype": "fp32", "mode": "float"}}},
         {"mode": "static", "op_name_dict": {"relu2|rescale": {"dtype": "fp32", "mode": "float"}}},
+        {"mode": "static", "act_algorithm": "entropy"},
     ]
     adaptor = OnnxAdaptor(repetitions=5, warmup=1)
-    result = _tune(OUTLIER, tmp_path, adaptor, strategy="sequential", config_set=config_set)
+    result = _tune(OUTLIER, tmp_path, adaptor, strategy="sequential", config_set=config_set, timeout=600)
     _check_result(result, OUTLIER)
-    assert [t.passed for t in result.trials] == [False, False, False, True]
+    assert [t.passed for t in result.trials] == [False, False, True, True]
+    # entropy calibration clips the outlier that minmax keeps: full int8 passes with it
+    entropy = result.trials[3]
+    assert entropy.config.float_ops() == [] and entropy.config.recipes["act_algorithm"] == "entropy"
+    # same size (relu2 and rescale hold no weights): the higher score wins
     assert sorted(result.best_config.float_ops()) == ["relu2", "rescale"]
     assert adaptor.calibration_count == 2  # minmax once (3 trials), entropy once
 

@@ -68,17 +68,17 @@ def interleaved_latency(
     warmup: int = 2,
     min_repetitions: int = 5,
     max_repetitions: int = 200,
-    min_seconds: float = 0.2,
+    min_seconds: float = 0.3,
     max_seconds: float | None = None,
     rel_precision: float = 0.02,
 ) -> list[float]:
     """Seconds per call of each callable, timed round-robin; their ratios are paired per round.
 
     The first run's value is its median; every other run's is that median times the
-    median of its per-round ratio to the first run. Stops after at least
-    ``min_repetitions`` rounds and ``min_seconds`` once every ratio's robust standard
-    error (of a single run: its median's) is below ``rel_precision``, or at
-    ``max_repetitions`` rounds or ``max_seconds`` (default: the current `budget`).
+    median of its per-round ratio to the first run. After at least ``min_repetitions``
+    rounds and ``min_seconds``, stops once every ratio's robust standard error (of a
+    single run: its median's) is below ``rel_precision`` or ``max_repetitions`` rounds
+    are done; always at ``max_seconds`` (default: the current `budget`).
     """
     if not runs:
         return []
@@ -88,7 +88,9 @@ def interleaved_latency(
             run()
     times: list[list[float]] = [[] for _ in runs]
     started = time.perf_counter()
-    for round_number in range(1, max(1, max_repetitions) + 1):
+    round_number = 0
+    while True:
+        round_number += 1
         for run, bucket in zip(runs, times, strict=True):
             start = time.perf_counter()
             run()
@@ -96,8 +98,12 @@ def interleaved_latency(
         spent = time.perf_counter() - started
         if spent >= limit:
             break
-        if round_number >= min_repetitions and spent >= min_seconds and _precise(times, rel_precision):
+        if round_number < min_repetitions or spent < min_seconds:
+            continue  # a 50 µs model still gets min_seconds of timings: one burst of load is not a sample
+        if round_number >= max_repetitions:
             break
+        if round_number % max(1, round_number // 20) == 0 and _precise(times, rel_precision):
+            break  # checked every ~5% more rounds: thousands of rounds of a fast model stay cheap
     base = float(statistics.median(times[0]))
     return [base, *(base * math.exp(statistics.median(_log_ratios(t, times[0]))) for t in times[1:])]
 
