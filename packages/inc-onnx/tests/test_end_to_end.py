@@ -196,3 +196,13 @@ def test_one_shot_calibration_iterator_serves_benchmark_and_calibration(tmp_path
     config = TuningConfig(strategy="toy", run_dir=tmp_path / "run", tolerable_loss=0.02, min_gain=None)
     result = autotune(model, config, score, calib_data=batches)
     assert result.met_goal and result.trials[0].error is None and result.baseline_latency
+
+
+def test_auto_tries_calibration_methods_before_falling_back(tmp_path: Path) -> None:
+    """The outlier MLP fails full static int8 with minmax; a clipping calibration passes with no op in float."""
+    result = _tune(OUTLIER, tmp_path, strategy="auto", global_constraint={"mode": "static"})
+    _check_result(result, OUTLIER)
+    assert result.met_goal and result.best_config.float_ops() == []
+    assert result.best_config.recipes["act_algorithm"] in ("entropy", "percentile")
+    assert any(t.stage.startswith("calibration methods") for t in result.trials)
+    assert len(result.trials) <= 4

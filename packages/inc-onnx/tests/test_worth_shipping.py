@@ -29,7 +29,7 @@ class CosineToFp32:
 
 def test_mask_ops_leave_static_and_every_trial_is_finite(tmp_path, caplog) -> None:
     # accuracy-only (INC's order: static first), so that the first trial is static int8 wherever allowed
-    config = TuningConfig(strategy="auto", run_dir=tmp_path / "run", tolerable_loss=0.01, min_gain=None, max_trials=10)
+    config = TuningConfig(strategy="auto", run_dir=tmp_path / "run", tolerable_loss=0.01, min_gain=None, max_trials=14)
     result = autotune(
         masked_attention_model(),
         config,
@@ -40,6 +40,9 @@ def test_mask_ops_leave_static_and_every_trial_is_finite(tmp_path, caplog) -> No
     assert "reach +-1e30" in caplog.text and "mask_add" in caplog.text
     for trial in result.trials:
         assert trial.config["mask_add"].mode != "static" and trial.config["softmax"].mode != "static"
+        if trial.error is not None:  # ORT's entropy histogram cannot span a -3.4e38 mask: recorded, no evaluation
+            assert trial.score is None and "calibration (entropy" in trial.error and "bins" in trial.error
+            continue
         assert trial.score is not None and np.isfinite(trial.score)  # no inf scales, no NaN attention
     first = result.trials[0].config
     assert first["mask_add"].is_float and first["softmax"].is_float

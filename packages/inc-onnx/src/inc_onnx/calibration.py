@@ -231,7 +231,6 @@ class CalibrationCache:
         key = (method, samples)
         if key in self._paths and self.reuse:
             return self._paths[key]
-        from onnxruntime.quantization import CalibrationMethod, create_calibrator
         from onnxruntime.quantization.calibrate import save_tensors_data
 
         if method not in METHODS:
@@ -242,27 +241,36 @@ class CalibrationCache:
             size = _rows(chosen[0])
             chosen = [b for b in chosen if _rows(b) == size]
         self.workdir.mkdir(parents=True, exist_ok=True)
-        calibrator = create_calibrator(
-            model_path,
-            op_types,
-            augmented_model_path=str(self.workdir / f"augmented-{method}-{samples}.onnx"),
-            calibrate_method=getattr(CalibrationMethod, METHODS[method]),
-            extra_options=dict(EXTRA_OPTIONS.get(method, {})),
-            use_external_data_format=(model_path.parent / (model_path.name + ".data")).exists(),
-        )
         try:
-            with contextlib.redirect_stdout(io.StringIO()):  # ORT's histogram calibrators print progress
-                calibrator.collect_data(FeedReader(chosen))
-                tensors = calibrator.compute_data()
+            tensors = self._collect(model_path, op_types, method, samples, chosen, EXTRA_OPTIONS.get(method, {}))
         except Exception as exc:
             raise AdaptorError(
                 f"calibration ({method}, {samples} samples) failed: {type(exc).__name__}: {exc}"
             ) from exc
-        finally:
-            del calibrator
         cache = self.workdir / f"calibration-{method}-{samples}-{self.count}.json"
         save_tensors_data(tensors, cache)
         self.count += 1
         logger.debug("calibrated with %s on %d samples (calibration #%d)", method, samples, self.count)
         self._paths[key] = cache
         return cache
+
+    def _collect(
+        self, model_path: Path, op_types: list[str], method: str, samples: int, batches: list[Feed], extra: dict
+    ) -> Any:
+        """Run ORT's calibrator for ``method`` on ``batches``; its tensor ranges."""
+        from onnxruntime.quantization import CalibrationMethod, create_calibrator
+
+        calibrator = create_calibrator(
+            model_path,
+            op_types,
+            augmented_model_path=str(self.workdir / f"augmented-{method}-{samples}.onnx"),
+            calibrate_method=getattr(CalibrationMethod, METHODS[method]),
+            extra_options=dict(extra),
+            use_external_data_format=(model_path.parent / (model_path.name + ".data")).exists(),
+        )
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # ORT's histogram calibrators print progress
+                calibrator.collect_data(FeedReader(batches))
+                return calibrator.compute_data()
+        finally:
+            del calibrator

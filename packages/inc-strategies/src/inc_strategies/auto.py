@@ -8,9 +8,13 @@ Plan:
 2. presets: the other modes whose measured gain can still meet the goal, fastest
    first (e.g. dynamic int8 MatMuls, then static QDQ), one trial each (``max_presets``),
    until one meets it.
-3. fallback search, for each mode faster than any that met the goal and that failed
-   the accuracy criterion, fastest first (with ``timeout=0`` only when none met):
-   rank its fallback units (ops sharing one quantized tensor move together) by core's
+3. for each mode faster than any that met the goal and that failed the accuracy
+   criterion, fastest first (with ``timeout=0`` only when none met):
+   a. calibration: with static ops, the same config with each other activation
+      calibration method the space offers (``act_algorithm``: entropy or percentile
+      clip the outliers minmax keeps), one parallel batch; a passing one ends the
+      search for this mode, else the best-scoring method is where b starts;
+   b. fallback search: rank its fallback units (ops sharing one quantized tensor move together) by core's
    ``mse`` sensitivity (the error each op adds, computed once per mode), demote the
    top-k units for k = 1, 2, 4, ... in one parallel batch, then bisect between the
    last failing and the first passing k. A unit moves to a more accurate quantized mode
@@ -24,7 +28,8 @@ Plan:
 5. if nothing passed (or the adaptor gives no sensitivity): basic's one-by-one and
    accumulated fallback from the default, per float dtype.
 
-Stages 1-3 cost 1 + P + about 2 log2(N) trials for P presets and N units, so a model
+Stages 1-3 cost 1 + P + C + about 2 log2(N) trials for P presets, C calibration methods
+and N units, so a model
 that needs k culprits out of its fastest mode meets the goal in O(log N) evaluations.
 """
 
@@ -44,6 +49,8 @@ logger = logging.getLogger("inc.strategy.auto")
 Unit = tuple[str, ...]
 MIDDLE_RATIO = 0.25
 """A unit moves to a more accurate quantized mode, not float, when its error there is at most this share."""
+CALIBRATION_RECIPE = "act_algorithm"
+"""The recipe naming the activation calibration method (minmax, entropy, percentile, ...)."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,8 @@ class AutoTuneStrategy(TuneStrategy):
         for start, trial in tried:
             if trial.passed:  # passes but gains too little: demoting ops only makes it slower
                 continue
-            found = yield from self._search(start)
+            start, trial = yield from self._calibrations(start, trial)
+            found = Found(start, start, []) if trial.passed else (yield from self._search(start))
             if found is None:
                 continue
             if self.best_trial is not None and self.best_trial.met:
@@ -119,6 +127,25 @@ class AutoTuneStrategy(TuneStrategy):
             logger.info("auto: %s passes but gains too little; trying the next mode", self.stage)
             fallback = fallback or found
         return fallback
+
+    def _calibrations(self, start: TuneConfig, trial: Trial) -> Generator[Any, Any, tuple[TuneConfig, Trial]]:
+        """Stage 3a: ``start`` with each other calibration method; the passing or best-scoring one."""
+        methods = self.space.recipes.get(CALIBRATION_RECIPE, ())
+        current = start.recipes.get(CALIBRATION_RECIPE)
+        if not any(start[op.name].mode == "static" for op in self.space.ops) or current not in methods:
+            return start, trial
+        variants = [start.replace(recipes={CALIBRATION_RECIPE: m}) for m in methods if m != current]
+        if not variants:
+            return start, trial
+        self.stage = f"calibration methods for {', '.join(sorted({option_kind(o) for o in start.ops.values()}))}"
+        trials = yield Batch(variants, stop_on_pass=True)
+        best = (start, trial)
+        for config, result in zip(variants, trials, strict=False):
+            if result.passed:
+                return config, result
+            if result.score is not None and (best[1].score is None or self.better_score(result.score, best[1].score)):
+                best = (config, result)
+        return best
 
     def _search(self, start: TuneConfig) -> Generator[Any, Any, Found | None]:
         """Smallest k such that the k most sensitive units of ``start``, demoted, pass; None if none does."""
