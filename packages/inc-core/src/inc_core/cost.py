@@ -28,6 +28,8 @@ from inc_core.tune_config import OpOption, TuneConfig
 
 logger = logging.getLogger("inc.cost")
 FP32 = "fp32"
+NOISE_MARGIN = 0.1
+"""A preset measured this close to fp32 (0.9x) may really be faster on a noisy machine."""
 
 
 def option_kind(option: OpOption) -> str:
@@ -240,6 +242,7 @@ def prune(space: TuningSpace, cost: CostModel, forced: Iterable[str] = (), drop_
         else:
             removed[kind] = reason
             logger.info("%s options leave the default space: %s", kind, reason)
+    _keep_the_closest_call(cost, gains, removed)
     rank = {kind: _known(gain) for kind, gain in gains.items()}
     kept = [kind for kind in cost.ranking() if kind in gains and kind not in removed]
     top = kept[0] if drop_slower and kept and _known(gains[kept[0]]) > 0 else None
@@ -249,6 +252,29 @@ def prune(space: TuningSpace, cost: CostModel, forced: Iterable[str] = (), drop_
         if reordered != op.options:
             options[op.name] = reordered
     return Pruning(space.with_options(options) if options else space, removed, kept_forced)
+
+
+def _keep_the_closest_call(cost: CostModel, gains: Mapping[str, float | None], removed: dict[str, str]) -> None:
+    """When every kind would leave, keep the best one measured within `NOISE_MARGIN` of fp32.
+
+    Dropping every mode ends the run with no evaluation; on a noisy machine a mode that
+    is really a little faster can measure a little slower. Its trials are timed again,
+    paired with fp32, and only a measured gain of ``min_gain`` meets the goal.
+    """
+    if not gains or set(gains) - set(removed):
+        return
+    best = next((k for k in cost.ranking() if k in removed and cost.gain(k) is not None), None)
+    if best is None:
+        return
+    closeness = 1.0 + (cost.gain(best) or 0.0)  # the objective ratio vs fp32 (speed-up for latency)
+    if closeness >= 1.0 - NOISE_MARGIN:
+        del removed[best]
+        logger.info(
+            "no mode measured faster than fp32; keeping %s (%.2fx), within measurement noise: its trials' "
+            "own paired benchmarks decide",
+            best,
+            closeness,
+        )
 
 
 def _reorder(
