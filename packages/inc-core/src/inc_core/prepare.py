@@ -4,7 +4,7 @@
    additive attention mask) lose their static options.
 2. Cost model (`inc_core.cost`): uniform presets measured against fp32 on this machine;
    modes that gain nothing leave the space, the rest are ordered fastest first. Its
-   benchmark takes at most half of one fp32 evaluation (measured just before), at least 2 s.
+   benchmark takes at most half of one fp32 evaluation (measured just before), at least 1 s.
 
 Both are measured once per run directory and replayed on resume (the history's
 ``prepared_space`` entry), so a resumed run searches exactly the same space. A run with
@@ -86,7 +86,7 @@ def prepare_space(run: TuningRun, cached: Mapping[str, Any] | None) -> PreparedS
     if cached is not None and cached.get("cost_model") is not None:
         model = cost.CostModel.from_dict(cached["cost_model"], weights)
     else:
-        seconds = timing.share_of(run.baseline_seconds, COST_MODEL_SHARE, floor=2.0)
+        seconds = timing.share_of(run.baseline_seconds, COST_MODEL_SHARE, floor=1.0)
         model = cost.measure(run.adaptor, run.model, run.calibration, space, weights, not explicit, seconds)
         logger.info("cost model (%.1f s, no evaluation): %s", model.seconds, model.describe())
     weighted = any(w > 0 for w in weights.values())

@@ -68,7 +68,7 @@ def interleaved_latency(
     warmup: int = 2,
     min_repetitions: int = 5,
     max_repetitions: int = 200,
-    min_seconds: float = 0.3,
+    min_seconds: float = 0.15,
     max_seconds: float | None = None,
     rel_precision: float = 0.02,
 ) -> list[float]:
