@@ -59,3 +59,19 @@ def test_a_fast_model_is_timed_for_min_seconds_not_stopped_by_the_round_cap() ->
     started = time.perf_counter()
     interleaved_latency([fast, fast], warmup=0, max_repetitions=10, min_seconds=0.2, rel_precision=0)
     assert time.perf_counter() - started >= 0.2 and calls["n"] > 20
+
+
+def test_the_benchmark_cap_comes_from_the_environment(monkeypatch) -> None:
+    import pytest
+
+    from inc_core import ConfigError
+    from inc_core.timing import benchmark_cap, share_of
+
+    monkeypatch.setenv("INC_BENCHMARK_MAX_SECONDS", "0.05")
+    assert benchmark_cap() == 0.05 and share_of(100.0, 0.5) == 0.05
+    started = time.perf_counter()
+    interleaved_latency([lambda: time.sleep(0.001)], warmup=0, min_seconds=1.0, rel_precision=0)
+    assert time.perf_counter() - started < 0.5
+    monkeypatch.setenv("INC_BENCHMARK_MAX_SECONDS", "soon")
+    with pytest.raises(ConfigError, match="INC_BENCHMARK_MAX_SECONDS: expected seconds"):
+        benchmark_cap()

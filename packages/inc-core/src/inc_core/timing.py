@@ -14,23 +14,40 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
+import os
 import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
 
+from inc_core.errors import ConfigError
+
 _MEDIAN_SE = 1.2533  # standard error of a median / (sigma / sqrt(n)) for normal noise
 _MAD_SIGMA = 1.4826  # sigma / median absolute deviation for normal noise
 DEFAULT_MAX_SECONDS = 10.0
-_max_seconds: contextvars.ContextVar[float] = contextvars.ContextVar(
-    "inc_benchmark_seconds", default=DEFAULT_MAX_SECONDS
-)
+MAX_SECONDS_VARIABLE = "INC_BENCHMARK_MAX_SECONDS"
+_max_seconds: contextvars.ContextVar[float | None] = contextvars.ContextVar("inc_benchmark_seconds", default=None)
+
+
+def benchmark_cap() -> float:
+    """The most one benchmark may take: ``INC_BENCHMARK_MAX_SECONDS`` if set (e.g. 0.3 in a test
+    suite that checks behaviour, not speed), else 10 s."""
+    raw = os.environ.get(MAX_SECONDS_VARIABLE)
+    if raw is None:
+        return DEFAULT_MAX_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not value > 0:
+        raise ConfigError(f"{MAX_SECONDS_VARIABLE}: expected seconds (a number > 0), got {raw!r}")
+    return value
 
 
 def share_of(evaluation_seconds: float | None, share: float, floor: float = 0.5) -> float | None:
     """``share`` of one fp32 evaluation, at least ``floor`` and at most the default; None if unknown."""
     if evaluation_seconds is None:
         return None
-    return min(DEFAULT_MAX_SECONDS, max(floor, share * evaluation_seconds))
+    return min(benchmark_cap(), max(floor, share * evaluation_seconds))
 
 
 @contextlib.contextmanager
@@ -78,11 +95,11 @@ def interleaved_latency(
     median of its per-round ratio to the first run. After at least ``min_repetitions``
     rounds and ``min_seconds``, stops once every ratio's robust standard error (of a
     single run: its median's) is below ``rel_precision`` or ``max_repetitions`` rounds
-    are done; always at ``max_seconds`` (default: the current `budget`).
+    are done; always at ``max_seconds`` (default: the current `budget`, else `benchmark_cap`).
     """
     if not runs:
         return []
-    limit = _max_seconds.get() if max_seconds is None else max_seconds
+    limit = max_seconds if max_seconds is not None else _max_seconds.get() or benchmark_cap()
     for _ in range(max(0, warmup)):
         for run in runs:
             run()
