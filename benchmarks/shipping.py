@@ -13,7 +13,7 @@ goal, ``max_trials`` capped per case) and measures:
 * evaluations (trials) made, and the trial that first met the goal;
 * met (``TuningResult.met_goal``) and the tuned model's score;
 * speed-up vs fp32 at 1 and 2 intra-op threads, measured here: fp32 and tuned timed
-  round-robin in one process (`inc_core.timing.interleaved_latency`), so machine load
+  round-robin in one process (`inc_core.measure.timing.interleaved_latency`), so machine load
   slows both alike;
 * size ratio (fp32 bytes / tuned bytes) and ops left in a float dtype;
 * tuner overhead share: wall time of the run outside the user's eval function / total.
@@ -86,7 +86,7 @@ def torch_threads(case: Case, threads: int) -> Iterator[None]:
 
 def paired_speedups(case: Case, model: Any) -> dict[str, Any]:
     """fp32 and ``model`` timed round-robin at 1 and 2 threads: medians (ms) and fp32/tuned."""
-    from inc_core.timing import interleaved_latency
+    from inc_core.measure.timing import interleaved_latency
 
     out: dict[str, Any] = {}
     for threads in (1, 2):

@@ -129,7 +129,8 @@ def render(results: dict[str, Any], strategies: Sequence[str]) -> str:
         "",
         "*evals*: trials evaluated (cap); *met*: `TuningResult.met_goal`; *score*: the tuned model's metric "
         "(fp32 = 1.0); *speed-up*: fp32 latency / tuned latency measured by the benchmark after the run, both "
-        "models timed round-robin in one process (`inc_core.timing.interleaved_latency`, one calibration batch); "
+        "models timed round-robin in one process (`inc_core.measure.timing.interleaved_latency`, "
+        "one calibration batch); "
         "*size ratio*: fp32 bytes / tuned bytes; *float ops*: ops the tuned config leaves in a float dtype / "
         "ops in the space; *overhead*: share of the run's wall time spent outside the user's eval function "
         "(quantize, calibration, sensitivity, benchmarks, strategy), with the seconds of the cost model and of the "

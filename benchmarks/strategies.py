@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from inc_core import TuneStrategy, TuningConfig, autotune
-from inc_core.plugins import get_plugin_manager
-from inc_core.runner import TuningRun
+from inc_core.plugins.manager import get_plugin_manager
+from inc_core.run.runner import TuningRun
 from inc_core.testing import PROFILES, SyntheticAdaptor, SyntheticModel, synthetic_accuracy
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "strategies.md"

@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from inc_core import TuningConfig, autotune, make_plugin_manager
-from inc_core.progress import TuningProgress, progress_wanted
+from inc_core.cli.progress import TuningProgress, progress_wanted
 from inc_core.testing import SyntheticModel, synthetic_accuracy
 
 RUN_FILE = """\
@@ -34,7 +34,7 @@ def tune_on_a_terminal(tmp_path: Path, **env: str) -> str:
     environ = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM")}
     environ.update(TERM="xterm", COLUMNS="160", **env)
     process = subprocess.Popen(
-        [sys.executable, "-m", "inc_core.cli", "tune", "run.yaml", "--json"],
+        [sys.executable, "-m", "inc_core.cli.main", "tune", "run.yaml", "--json"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=child,

@@ -11,8 +11,8 @@ from pathlib import Path
 import onnx
 import pytest
 
-from inc_core.cli_args import resume_command
-from inc_core.run_spec import load_run_file
+from inc_core.cli.args import resume_command
+from inc_core.cli.run_file import load_run_file
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ROOT / "examples" / "onnx_digits"
@@ -24,7 +24,12 @@ QUICK = (MODEL, "--eval", EVAL, "--calib", CALIB, "--objective", "model_size", "
 
 def inc(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "inc_core.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=600, env=env
+        [sys.executable, "-m", "inc_core.cli.main", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
     )
 
 

@@ -11,7 +11,7 @@ HEAVY = ("torch", "onnxruntime", "onnx", "optuna", "dask", "scipy", "sklearn", "
 PROBE = f"""
 import json, sys
 import inc_core
-from inc_core.plugins import make_plugin_manager
+from inc_core.plugins.manager import make_plugin_manager
 pm = make_plugin_manager(strict=True)
 print(json.dumps({{
     "strategies": pm.strategies.names(),

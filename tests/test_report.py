@@ -8,9 +8,9 @@ import sys
 from html.parser import HTMLParser
 
 from inc_core import TuningConfig, autotune
+from inc_core.history.trial import Trial
+from inc_core.space.tune_config import TuneConfig
 from inc_core.testing import SyntheticModel, synthetic_accuracy
-from inc_core.trial import Trial
-from inc_core.tune_config import TuneConfig
 
 
 class Page(HTMLParser):
@@ -41,7 +41,7 @@ def test_report_is_one_page_with_embedded_charts_and_a_header_in_words(tmp_path)
     model = SyntheticModel(40, "few_sensitive", seed=3)
     result = autotune(model, TuningConfig(strategy="auto", run_dir=tmp_path / "run", timeout=600, max_trials=25),
                       synthetic_accuracy)  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "inc_core.cli", "report", str(tmp_path / "run")],
+    done = subprocess.run([sys.executable, "-m", "inc_core.cli.main", "report", str(tmp_path / "run")],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     page_file = tmp_path / "run" / "report" / "index.html"
@@ -62,7 +62,7 @@ def test_report_is_one_page_with_embedded_charts_and_a_header_in_words(tmp_path)
 
 
 def test_the_front_is_the_two_axes_shown() -> None:
-    from inc_core.report import front_2d
+    from inc_core.cli.report import front_2d
 
     def trial(n: int) -> Trial:
         return Trial(number=n, config=TuneConfig({}), stage="", passed=True)
@@ -79,7 +79,7 @@ def test_progress_plugin_draws_into_a_terminal_console(tmp_path) -> None:
     from rich.console import Console
 
     from inc_core import make_plugin_manager
-    from inc_core.progress import TuningProgress
+    from inc_core.cli.progress import TuningProgress
 
     buffer = io.StringIO()
     progress = TuningProgress(Console(file=buffer, force_terminal=True, width=140))

@@ -4,7 +4,7 @@
 
 For each thread count, every model below is built by `TorchAdaptor.quantize` (every op
 that offers the mode in it, the others fp32) and timed round-robin in one process
-(`inc_core.timing.interleaved_latency`), eager and — unless ``--no-compile`` — through
+(`inc_core.measure.timing.interleaved_latency`), eager and — unless ``--no-compile`` — through
 ``torch.compile`` (inductor with freezing, as ``TorchAdaptor(compile=True)`` benchmarks),
 so the speed-ups are paired ratios that load from other processes does not decide.
 Speed-ups are against eager fp32; size is `TorchAdaptor.model_size`.
@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from inc_core import Calibration, OpOption, TuneConfig
-from inc_core.timing import interleaved_latency
+from inc_core.measure.timing import interleaved_latency
 
 MODES = {
     "static int8": ("int8", "static"),

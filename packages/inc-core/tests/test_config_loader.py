@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from inc_core import ConfigLoader, SequentialSampler
-from inc_core.config_loader import expand_config
+from inc_core.config.loader import expand_config
 
 
 def test_last_field_varies_fastest() -> None:

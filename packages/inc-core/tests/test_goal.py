@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from inc_core import ConfigError, OpOption, TuneConfig, TuningConfig, TuningSpace, autotune
-from inc_core.cost import CostModel, PresetCost, kinds, preset, prune
-from inc_core.goal import NO_GAIN, Goal
-from inc_core.objectives import Objectives
+from inc_core.config.objectives import Objectives
+from inc_core.evaluate.goal import NO_GAIN, Goal
+from inc_core.history.trial import Trial, TrialState
+from inc_core.measure.cost import CostModel, PresetCost, kinds, preset, prune
 from inc_core.testing import SyntheticAdaptor, SyntheticModel, synthetic_accuracy
-from inc_core.trial import Trial, TrialState
 
 INT8 = OpOption("int8", "static", {})
 FP32 = OpOption.float("fp32")

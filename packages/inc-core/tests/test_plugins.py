@@ -4,7 +4,7 @@ import pytest
 
 from inc_core import PluginLoadError, TuneStrategy, hookimpl, make_plugin_manager, strategy_registry
 from inc_core.errors import UnknownNameError
-from inc_core.registry import unregister_strategy
+from inc_core.strategy.registry import unregister_strategy
 from inc_core.testing.distributions import make_distribution
 
 GOOD = """

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import time
 
-from inc_core.timing import interleaved_latency, median_latency
+from inc_core.measure.timing import interleaved_latency, median_latency
 
 
 def test_warmup_is_not_timed_and_the_median_ignores_outliers() -> None:
@@ -65,7 +65,7 @@ def test_the_benchmark_cap_comes_from_the_environment(monkeypatch) -> None:
     import pytest
 
     from inc_core import ConfigError
-    from inc_core.timing import benchmark_cap, share_of
+    from inc_core.measure.timing import benchmark_cap, share_of
 
     monkeypatch.setenv("INC_BENCHMARK_MAX_SECONDS", "0.05")
     assert benchmark_cap() == 0.05 and share_of(100.0, 0.5) == 0.05

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from inc_core import Calibration, OpOption, TuningSpace, cost
-from inc_core.ranges import extreme_tensors, ops_touching
-from inc_core.sensitivity import op_error, relative_errors
+from inc_core.measure.ranges import extreme_tensors, ops_touching
+from inc_core.measure.sensitivity import op_error, relative_errors
 from inc_onnx.model_io import session
 from inc_onnx.testing import (
     attention_model,

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from inc_core import Calibration, TuneConfig, TuningSpace
-from inc_core.cost import kinds, preset
+from inc_core.measure.cost import kinds, preset
 from inc_torch.adaptor import TorchAdaptor
 from inc_torch.testing import OutlierMLP, SubclassNet, TinyEmbedding, TinyNet, batches, seeded
 

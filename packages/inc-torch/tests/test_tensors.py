@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from inc_core import Calibration, OpOption, TuneConfig, TuningSpace
-from inc_core import sensitivity as core_sensitivity
+from inc_core.measure import sensitivity as core_sensitivity
 from inc_torch.adaptor import TorchAdaptor
 from inc_torch.testing import OutlierMLP, batches, seeded
 

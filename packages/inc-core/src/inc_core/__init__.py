@@ -3,11 +3,11 @@
 Importing this package is cheap: no framework, no plugin is loaded until used.
 """
 
-from inc_core.adaptor import Adaptor, Calibration
+from inc_core.adaptor.base import Adaptor, Calibration
 from inc_core.api import autotune, init_tuning
-from inc_core.config import TuningConfig
-from inc_core.config_loader import ConfigLoader, Sampler, SequentialSampler
-from inc_core.criterion import Criterion
+from inc_core.config.criterion import Criterion
+from inc_core.config.loader import ConfigLoader, Sampler, SequentialSampler
+from inc_core.config.tuning import TuningConfig
 from inc_core.errors import (
     AdaptorError,
     BaselineError,
@@ -18,18 +18,18 @@ from inc_core.errors import (
     PluginLoadError,
     TrialError,
 )
-from inc_core.evaluator import Evaluator
-from inc_core.history import TrialHistory
-from inc_core.hookspecs import hookimpl
-from inc_core.logger import TuningLogger
-from inc_core.monitor import StopReason, TuningMonitor
-from inc_core.plugins import get_plugin_manager, make_plugin_manager
-from inc_core.registry import strategy_registry
-from inc_core.result import TuningResult
-from inc_core.space import Capability, OpSpec, TuningSpace
-from inc_core.strategy import Batch, Proposal, StrategyContext, TuneStrategy
-from inc_core.trial import Trial, TrialState
-from inc_core.tune_config import FLOAT_DTYPES, OpOption, TuneConfig
+from inc_core.evaluate.evaluator import Evaluator
+from inc_core.history.result import TuningResult
+from inc_core.history.store import TrialHistory
+from inc_core.history.trial import Trial, TrialState
+from inc_core.plugins.hookspecs import hookimpl
+from inc_core.plugins.logger import TuningLogger
+from inc_core.plugins.manager import get_plugin_manager, make_plugin_manager
+from inc_core.run.monitor import StopReason, TuningMonitor
+from inc_core.space.space import Capability, OpSpec, TuningSpace
+from inc_core.space.tune_config import FLOAT_DTYPES, OpOption, TuneConfig
+from inc_core.strategy.base import Batch, Proposal, StrategyContext, TuneStrategy
+from inc_core.strategy.registry import strategy_registry
 
 __version__ = "0.1.0"
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from inc_core.adaptor import Adaptor, Calibration
-from inc_core.config import TuningConfig
-from inc_core.config_loader import ConfigLoader
-from inc_core.evaluator import EvalSpec
-from inc_core.logger import TuningLogger
-from inc_core.monitor import TuningMonitor
-from inc_core.plugins import IncPluginManager
-from inc_core.result import TuningResult
-from inc_core.runner import TuningRun
+from inc_core.adaptor.base import Adaptor, Calibration
+from inc_core.config.loader import ConfigLoader
+from inc_core.config.tuning import TuningConfig
+from inc_core.evaluate.evaluator import EvalSpec
+from inc_core.history.result import TuningResult
+from inc_core.plugins.logger import TuningLogger
+from inc_core.plugins.manager import IncPluginManager
+from inc_core.run.monitor import TuningMonitor
+from inc_core.run.runner import TuningRun
 
 
 def autotune(

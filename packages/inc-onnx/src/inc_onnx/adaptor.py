@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from inc_core import Adaptor, AdaptorError, Calibration, Capability, ConfigError, NotSupportedError, TuneConfig
-from inc_core.timing import interleaved_latency
+from inc_core.measure.timing import interleaved_latency
 
 if TYPE_CHECKING:
     import onnx
@@ -48,7 +48,7 @@ class OnnxAdaptor(Adaptor):
     ``threads``/``providers``: intra-op threads and execution providers of every session the
     adaptor builds (benchmarks, tensor values). ``warmup``/``repetitions``: benchmark rounds
     discarded / timed at least (more are timed until the latency ratios are stable, see
-    `inc_core.timing.interleaved_latency`; the median is reported).
+    `inc_core.measure.timing.interleaved_latency`; the median is reported).
     ``calib_batch_size``: rows per calibration batch for array data (default: the
     model's fixed batch size, else 32). ``preprocess``: run ORT's ``quant_pre_process`` first.
     ``external_data_threshold``: bytes above which models are written with external data.
@@ -223,9 +223,10 @@ class OnnxAdaptor(Adaptor):
         method: str = "mse",
         ops: Sequence[str] | None = None,
     ) -> Mapping[str, float]:
-        """``mse``/``mse_v2`` as core defines them (`inc_core.sensitivity` over `tensor_values`); no ``hawq_v2``."""
+        """``mse``/``mse_v2`` as core defines them (`inc_core.measure.sensitivity`,
+        over `tensor_values`); no ``hawq_v2``."""
         from inc_core import TuningSpace
-        from inc_core.sensitivity import METHODS
+        from inc_core.measure.sensitivity import METHODS
 
         if method == "hawq_v2":
             raise NotSupportedError("hawq_v2 needs autograd (Hessian traces); ONNX Runtime models have none")

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from inc_core import Adaptor, AdaptorError, Calibration, Capability, ConfigError, OpOption, TuneConfig
-from inc_core.timing import interleaved_latency
+from inc_core.measure.timing import interleaved_latency
 from inc_torch.graph import OpInfo
 from inc_torch.inputs import Batch
 
@@ -252,7 +252,7 @@ class TorchAdaptor(Adaptor):
 
         Every model, the fp32 reference included, runs with the same ``threads`` and
         ``compile`` setting; repetitions adapt to the models' latency
-        (`inc_core.timing.interleaved_latency`, at least ``repetitions`` rounds).
+        (`inc_core.measure.timing.interleaved_latency`, at least ``repetitions`` rounds).
         """
         import torch
 
@@ -302,9 +302,10 @@ class TorchAdaptor(Adaptor):
         method: str = "mse",
         ops: Sequence[str] | None = None,
     ) -> Mapping[str, float]:
-        """``mse``/``mse_v2``: core's definitions (`inc_core.sensitivity`) over `tensor_values`; ``hawq_v2`` here."""
+        """``mse``/``mse_v2``: core's definitions (`inc_core.measure.sensitivity`)
+        over `tensor_values`; ``hawq_v2`` here."""
         from inc_core import TuningSpace
-        from inc_core import sensitivity as core_sensitivity
+        from inc_core.measure import sensitivity as core_sensitivity
 
         if method in core_sensitivity.METHODS:
             space = TuningSpace(self.capability(model))

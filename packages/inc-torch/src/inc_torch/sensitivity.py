@@ -1,4 +1,4 @@
-"""``hawq_v2`` sensitivity, which needs autograd (``mse``/``mse_v2`` are core's, `inc_core.sensitivity`).
+"""``hawq_v2`` sensitivity, which needs autograd (``mse``/``mse_v2`` are core's, `inc_core.measure.sensitivity`).
 
 * ``hawq_v2``: Hutchinson estimate of the trace of the loss Hessian w.r.t. each op's
   weight, times the weight's quantization error: ``Tr(H)/n * ||Q(W) - W||^2``. Ops

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from inc_core.plugins import ENTRY_POINT_GROUP
+from inc_core.plugins.manager import ENTRY_POINT_GROUP
 
 
 def make_distribution(root: Path, dist: str, module: str, body: str) -> None:

@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from inc_core.adaptor import Adaptor, Calibration
+from inc_core.adaptor.base import Adaptor, Calibration
 from inc_core.errors import ConfigError
-from inc_core.space import Capability, OpSpec
-from inc_core.tune_config import OpOption, TuneConfig
+from inc_core.space.space import Capability, OpSpec
+from inc_core.space.tune_config import OpOption, TuneConfig
 
 PROFILES = ("flat", "few_sensitive", "many_mild")
 OP_TYPES = ("Conv", "MatMul", "Add", "Gemm")

@@ -1,0 +1,1 @@
+"""What the user says: `TuningConfig`, the accuracy `Criterion`, the `Objectives` weights, `ConfigLoader`."""

@@ -1,0 +1,1 @@
+"""Running trials: the job a worker runs, the workers, and the executor backends."""

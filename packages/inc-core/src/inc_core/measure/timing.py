@@ -1,0 +1,142 @@
+"""Latency measurement shared by adaptors.
+
+`median_latency` times one callable. `interleaved_latency` times several round-robin
+(a, b, a, b, ...) and estimates each one's ratio to the first *within each round*, so
+load from other processes on a shared machine, which slows neighbouring calls alike,
+cancels out of the ratio — what "faster than fp32" means. Repetitions adapt to the
+model and the noise: rounds go on until every ratio is known to ``rel_precision``
+(a robust standard error), so a quiet machine needs a few rounds and a 50 µs model
+gets hundreds of runs in the time a 500 ms model gets a handful.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import math
+import os
+import statistics
+import time
+from collections.abc import Callable, Iterator, Sequence
+
+from inc_core.errors import ConfigError
+
+_MEDIAN_SE = 1.2533  # standard error of a median / (sigma / sqrt(n)) for normal noise
+_MAD_SIGMA = 1.4826  # sigma / median absolute deviation for normal noise
+DEFAULT_MAX_SECONDS = 10.0
+MAX_SECONDS_VARIABLE = "INC_BENCHMARK_MAX_SECONDS"
+_max_seconds: contextvars.ContextVar[float | None] = contextvars.ContextVar("inc_benchmark_seconds", default=None)
+
+
+def benchmark_cap() -> float:
+    """The most one benchmark may take: ``INC_BENCHMARK_MAX_SECONDS`` if set (e.g. 0.3 in a test
+    suite that checks behaviour, not speed), else 10 s."""
+    raw = os.environ.get(MAX_SECONDS_VARIABLE)
+    if raw is None:
+        return DEFAULT_MAX_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not value > 0:
+        raise ConfigError(f"{MAX_SECONDS_VARIABLE}: expected seconds (a number > 0), got {raw!r}")
+    return value
+
+
+def share_of(evaluation_seconds: float | None, share: float, floor: float = 0.5) -> float | None:
+    """``share`` of one fp32 evaluation, at least ``floor`` and at most the default; None if unknown."""
+    if evaluation_seconds is None:
+        return None
+    return min(benchmark_cap(), max(floor, share * evaluation_seconds))
+
+
+@contextlib.contextmanager
+def budget(seconds: float | None) -> Iterator[None]:
+    """Cap, inside the block, the seconds one `interleaved_latency` call may take (None: the default).
+
+    Core sets it from the fp32 evaluation time, so benchmarks stay a fraction of one
+    evaluation whatever the adaptor; an adaptor's own ``max_seconds`` wins.
+    """
+    if seconds is None:
+        yield
+        return
+    token = _max_seconds.set(max(float(seconds), 1e-3))
+    try:
+        yield
+    finally:
+        _max_seconds.reset(token)
+
+
+def median_latency(run: Callable[[], object], warmup: int = 3, repetitions: int = 20) -> float:
+    """Median seconds of ``run()`` over ``repetitions`` timed calls after ``warmup`` untimed ones."""
+    for _ in range(max(0, warmup)):
+        run()
+    times = []
+    for _ in range(max(1, repetitions)):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return float(statistics.median(times))
+
+
+def interleaved_latency(
+    runs: Sequence[Callable[[], object]],
+    *,
+    warmup: int = 2,
+    min_repetitions: int = 5,
+    max_repetitions: int = 200,
+    min_seconds: float = 0.15,
+    max_seconds: float | None = None,
+    rel_precision: float = 0.02,
+) -> list[float]:
+    """Seconds per call of each callable, timed round-robin; their ratios are paired per round.
+
+    The first run's value is its median; every other run's is that median times the
+    median of its per-round ratio to the first run. After at least ``min_repetitions``
+    rounds and ``min_seconds``, stops once every ratio's robust standard error (of a
+    single run: its median's) is below ``rel_precision`` or ``max_repetitions`` rounds
+    are done; always at ``max_seconds`` (default: the current `budget`, else `benchmark_cap`).
+    """
+    if not runs:
+        return []
+    limit = max_seconds if max_seconds is not None else _max_seconds.get() or benchmark_cap()
+    for _ in range(max(0, warmup)):
+        for run in runs:
+            run()
+    times: list[list[float]] = [[] for _ in runs]
+    started = time.perf_counter()
+    round_number = 0
+    while True:
+        round_number += 1
+        for run, bucket in zip(runs, times, strict=True):
+            start = time.perf_counter()
+            run()
+            bucket.append(max(time.perf_counter() - start, 1e-9))
+        spent = time.perf_counter() - started
+        if spent >= limit:
+            break
+        if round_number < min_repetitions or spent < min_seconds:
+            continue  # a 50 µs model still gets min_seconds of timings: one burst of load is not a sample
+        if round_number >= max_repetitions:
+            break
+        if round_number % max(1, round_number // 20) == 0 and _precise(times, rel_precision):
+            break  # checked every ~5% more rounds: thousands of rounds of a fast model stay cheap
+    base = float(statistics.median(times[0]))
+    return [base, *(base * math.exp(statistics.median(_log_ratios(t, times[0]))) for t in times[1:])]
+
+
+def _log_ratios(times: Sequence[float], reference: Sequence[float]) -> list[float]:
+    return [math.log(t / r) for t, r in zip(times, reference, strict=True)]
+
+
+def _relative_error(logs: Sequence[float]) -> float:
+    """Robust standard error of the median of ``logs`` (log scale: a relative error)."""
+    centre = statistics.median(logs)
+    mad = statistics.median(abs(x - centre) for x in logs)
+    return _MEDIAN_SE * _MAD_SIGMA * mad / math.sqrt(len(logs))
+
+
+def _precise(times: Sequence[Sequence[float]], tolerance: float) -> bool:
+    if len(times) == 1:
+        return _relative_error([math.log(t) for t in times[0]]) <= tolerance
+    return all(_relative_error(_log_ratios(t, times[0])) <= tolerance for t in times[1:])
