@@ -32,11 +32,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff (lint + format check) on everything, mypy on inc_core."""
-    session.install(*CONSTRAINTS, "ruff", "mypy", "types-PyYAML", "-e", "packages/inc-core")
+    """ruff (lint + format check) on everything, mypy on inc_core, the import contracts (pyproject.toml)."""
+    session.install(*CONSTRAINTS, "ruff", "mypy", "types-PyYAML", "import-linter", "-e", "packages/inc-core")
+    session.install("--no-deps", *(f"-e{p}" for p in PACKAGES[1:]))  # lint-imports reads their source only
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+    session.run("lint-imports")
 
 
 PACKAGES = ("packages/inc-core", "packages/inc-strategies", "packages/inc-onnx", "packages/inc-torch")

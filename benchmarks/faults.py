@@ -105,7 +105,7 @@ def lines(log: Path) -> int:
 def inc(args: list[str], cwd: Path, log: Path) -> subprocess.Popen[str]:
     environ = {**os.environ, "INC_FAULT_DELAY": str(DELAY), "INC_FAULT_LOG": str(log)}
     return subprocess.Popen(
-        [sys.executable, "-m", "inc_core.cli.main", *args],
+        [sys.executable, "-m", "inc_core.cli", *args],
         cwd=cwd,
         env=environ,
         stdout=subprocess.PIPE,

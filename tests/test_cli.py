@@ -26,7 +26,7 @@ run_dir: out
 
 def inc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "inc_core.cli.main", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "inc_core.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120
     )
 
 

@@ -34,7 +34,7 @@ def tune_on_a_terminal(tmp_path: Path, **env: str) -> str:
     environ = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM")}
     environ.update(TERM="xterm", COLUMNS="160", **env)
     process = subprocess.Popen(
-        [sys.executable, "-m", "inc_core.cli.main", "tune", "run.yaml", "--json"],
+        [sys.executable, "-m", "inc_core.cli", "tune", "run.yaml", "--json"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=child,

@@ -24,7 +24,7 @@ QUICK = (MODEL, "--eval", EVAL, "--calib", CALIB, "--objective", "model_size", "
 
 def inc(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "inc_core.cli.main", *args],
+        [sys.executable, "-m", "inc_core.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

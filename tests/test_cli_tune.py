@@ -38,7 +38,7 @@ PASSING = (  # full int8 of a flat-profile model passes 1%: toy meets the goal a
 
 def inc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "inc_core.cli.main", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "inc_core.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300
     )
 
 

@@ -19,7 +19,7 @@ def test_found_through_its_entry_point() -> None:
 
 def test_inc_strategies_lists_it() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "inc_core.cli.main", "strategies", "--json"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "inc_core.cli", "strategies", "--json"], capture_output=True, text=True, check=True
     ).stdout
     assert {
         "name": "greedy",

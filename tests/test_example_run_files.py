@@ -17,7 +17,7 @@ def test_shipped_run_file_tunes_to_the_goal(tmp_path, run_file) -> None:
     command = [
         sys.executable,
         "-m",
-        "inc_core.cli.main",
+        "inc_core.cli",
         "tune",
         str(ROOT / run_file),
         "--run-dir",

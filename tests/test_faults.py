@@ -72,7 +72,7 @@ def env(delay: float = 0.0, log: Path | None = None, **extra: str) -> dict[str, 
 
 def inc(*args: str, cwd: Path, environ: dict[str, str] | None = None, timeout: float = 120) -> Any:
     return subprocess.run(
-        [sys.executable, "-m", "inc_core.cli.main", *args],
+        [sys.executable, "-m", "inc_core.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -83,7 +83,7 @@ def inc(*args: str, cwd: Path, environ: dict[str, str] | None = None, timeout: f
 
 def start(*args: str, cwd: Path, environ: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "inc_core.cli.main", *args],
+        [sys.executable, "-m", "inc_core.cli", *args],
         cwd=cwd,
         env=environ,
         stdout=subprocess.PIPE,

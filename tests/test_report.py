@@ -41,7 +41,7 @@ def test_report_is_one_page_with_embedded_charts_and_a_header_in_words(tmp_path)
     model = SyntheticModel(40, "few_sensitive", seed=3)
     result = autotune(model, TuningConfig(strategy="auto", run_dir=tmp_path / "run", timeout=600, max_trials=25),
                       synthetic_accuracy)  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "inc_core.cli.main", "report", str(tmp_path / "run")],
+    done = subprocess.run([sys.executable, "-m", "inc_core.cli", "report", str(tmp_path / "run")],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     page_file = tmp_path / "run" / "report" / "index.html"

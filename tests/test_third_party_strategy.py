@@ -21,7 +21,7 @@ def test_autotune_finds_the_installed_strategy(tmp_path) -> None:
 
 def test_inc_plugins_lists_it_with_its_distribution() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "inc_core.cli.main", "plugins", "--json"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "inc_core.cli", "plugins", "--json"], capture_output=True, text=True, check=True
     ).stdout
     data = json.loads(out)
     assert {"name": "toy", "distribution": "inc-toy-strategy"} in data["strategies"]

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from inc_core import PluginLoadError, TuneStrategy, hookimpl, make_plugin_manager, strategy_registry
 from inc_core.errors import UnknownNameError
-from inc_core.strategy.registry import unregister_strategy
+from inc_core.plugins.local import unregister_strategy
 from inc_core.testing.distributions import make_distribution
 
 GOOD = """
@@ -122,3 +124,58 @@ def test_strategy_registry_decorator_registers_in_process() -> None:
         unregister_strategy("notebook")
     with pytest.raises(TypeError, match="not a TuneStrategy"):
         strategy_registry(dict)
+
+
+def _docs_plugin_source() -> str:
+    """The executor-and-command plugin of docs/plugins.md section 6, as written there."""
+    text = (Path(__file__).resolve().parents[3] / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = text.partition("## 6. ")[2]
+    return section.partition("```python\n")[2].partition("```")[0]
+
+
+def test_documented_executor_and_command_plugin(site, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from inc_core import TuningConfig, autotune
+    from inc_core.testing import SyntheticModel, synthetic_accuracy
+
+    make_distribution(site, "pool-dist", "pool_plugin", _docs_plugin_source())
+    pm = make_plugin_manager()
+    assert pm.executors.get("pool").source == "pool-dist"
+    assert "pool:N" in [form for kind in pm.executor_kinds() for form in kind.forms]
+    config = TuningConfig(executor="pool:2", workers=2, max_trials=4, run_dir=tmp_path / "run")
+    result = autotune(SyntheticModel(6, "flat", seed=1), config, synthetic_accuracy, plugin_manager=pm)
+    assert result.trials and all(t.state.value == "complete" for t in result.trials)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, "-m", "inc_core.cli", "hello"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0 and "strategies:" in done.stdout and "sequential" in done.stdout, done.stderr
+
+
+def test_an_unknown_executor_lists_the_installed_forms(tmp_path) -> None:
+    from inc_core import ConfigError, TuningConfig, autotune
+    from inc_core.testing import SyntheticModel, synthetic_accuracy
+
+    config = TuningConfig(executor="pool:2", run_dir=tmp_path / "run")
+    with pytest.raises(ConfigError, match=r"unknown executor 'pool:2'; expected 'inline', 'threads', 'process'"):
+        autotune(SyntheticModel(4), config, synthetic_accuracy, plugin_manager=make_plugin_manager())
+
+
+def test_in_process_strategies_share_the_installed_registry() -> None:
+    pm = make_plugin_manager(load_installed=False)
+
+    @strategy_registry("shadow")
+    class ShadowTuneStrategy(TuneStrategy):
+        def next_tune_cfg(self):
+            yield self.initial_tuning_cfg()
+
+    try:
+        registration = pm.strategies.get("shadow")  # a manager built before the registration sees it
+        assert registration.cls is ShadowTuneStrategy and registration.source == "<in-process>"
+        assert "shadow" in pm.strategies.names()
+    finally:
+        unregister_strategy("shadow")
+    assert "shadow" not in pm.strategies

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inc_core import Calibration, OpOption, TuningSpace, cost
+from inc_core import Calibration, OpOption, TuningSpace
+from inc_core.measure import cost
 from inc_core.measure.ranges import extreme_tensors, ops_touching
 from inc_core.measure.sensitivity import op_error, relative_errors
 from inc_onnx.model_io import session

@@ -9,8 +9,8 @@ import pytest
 
 from inc_core import TuningSpace
 from inc_core.testing import ScriptedEvaluator, SyntheticAdaptor, SyntheticModel
-from inc_strategies.bayesian import (
-    BayesianTuneStrategy,
+from inc_strategies.bayesian import BayesianTuneStrategy
+from inc_strategies.gaussian_process import (
     MaternPosterior,
     TargetSpace,
     acq_max,

@@ -23,13 +23,14 @@ from inc_core.history.result import TuningResult
 from inc_core.history.store import TrialHistory
 from inc_core.history.trial import Trial, TrialState
 from inc_core.plugins.hookspecs import hookimpl
+from inc_core.plugins.local import strategy_registry
 from inc_core.plugins.logger import TuningLogger
 from inc_core.plugins.manager import get_plugin_manager, make_plugin_manager
 from inc_core.run.monitor import StopReason, TuningMonitor
-from inc_core.space.space import Capability, OpSpec, TuningSpace
+from inc_core.space.capability import Capability, OpSpec
+from inc_core.space.space import TuningSpace
 from inc_core.space.tune_config import FLOAT_DTYPES, OpOption, TuneConfig
-from inc_core.strategy.base import Batch, Proposal, StrategyContext, TuneStrategy
-from inc_core.strategy.registry import strategy_registry
+from inc_core.strategy import Batch, Proposal, StrategyContext, TuneStrategy
 
 __version__ = "0.1.0"
 

@@ -8,6 +8,7 @@ from typing import Any
 from inc_core.adaptor.base import Adaptor, Calibration
 from inc_core.config.loader import ConfigLoader
 from inc_core.config.tuning import TuningConfig
+from inc_core.evaluate.bound import BoundEval
 from inc_core.evaluate.evaluator import EvalSpec
 from inc_core.history.result import TuningResult
 from inc_core.plugins.logger import TuningLogger
@@ -44,7 +45,7 @@ def autotune(
         bound = eval_fn
         if not callable(bound):
             raise TypeError("eval_args can only be used with a callable eval_fn")
-        eval_fn = _with_args(bound, tuple(eval_args))
+        eval_fn = BoundEval(bound, tuple(eval_args))
     calibration = Calibration(data=calib_data, run_fn=run_fn, train_fn=q_func, loss_fn=loss_fn)
     run = TuningRun(
         model,
@@ -56,15 +57,6 @@ def autotune(
         plugin_manager=plugin_manager,
     )
     return run.run()
-
-
-class _with_args:  # noqa: N801 - a picklable partial with a readable name
-    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        self.fn, self.args = fn, args
-        self.__name__ = getattr(fn, "__name__", "accuracy")
-
-    def __call__(self, model: Any) -> Any:
-        return self.fn(model, *self.args)
 
 
 def init_tuning(tuning_config: TuningConfig) -> tuple[ConfigLoader | None, TuningLogger, TuningMonitor]:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from inc_core import Capability, OpOption, OpSpec
-from inc_onnx.graph import PreparedModel, consumers, opset
+from inc_onnx.graph import PreparedModel, consumers
+from inc_onnx.model_io import opset
 
 if TYPE_CHECKING:
     import onnx

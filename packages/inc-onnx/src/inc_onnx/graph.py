@@ -85,10 +85,6 @@ def producers(model: onnx.ModelProto) -> dict[str, onnx.NodeProto]:
     return {out: node for node in model.graph.node for out in node.output if out}
 
 
-def opset(model: onnx.ModelProto) -> int:
-    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-
-
 @dataclass
 class PreparedModel:
     """The fp32 model trials quantize, with what passes need to know about it."""

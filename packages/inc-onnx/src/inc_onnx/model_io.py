@@ -148,3 +148,8 @@ def session(
     if isinstance(model, bytes):
         return ort.InferenceSession(model, options, providers=list(providers))
     raise AdaptorError(f"cannot build an ONNX Runtime session from a {type(model).__name__}")
+
+
+def opset(model: onnx.ModelProto) -> int:
+    """The model's default-domain opset version (0 when it declares none)."""
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)

@@ -85,8 +85,7 @@ def preprocess(model: onnx.ModelProto, workdir: Path, threshold: int) -> onnx.Mo
     """
     import onnx
 
-    from inc_onnx.graph import opset
-    from inc_onnx.model_io import is_large, save_model
+    from inc_onnx.model_io import is_large, opset, save_model
 
     workdir.mkdir(parents=True, exist_ok=True)
     large = is_large(model, threshold)

@@ -41,9 +41,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from inc_core import Batch, NotSupportedError, OpOption, Trial, TuneConfig, TuneStrategy
-from inc_core.cost import option_kind
+from inc_core.measure.cost import option_kind
 from inc_core.strategy import FallbackDtype, NonNegativeInt, option_model
-from inc_strategies import modes, stages
+from inc_strategies import fallback, modes, quantized
 
 logger = logging.getLogger("inc.strategy.auto")
 Unit = tuple[str, ...]
@@ -73,7 +73,7 @@ class AutoTuneStrategy(TuneStrategy):
 
     def plan(self) -> list[str]:
         """The stages this strategy runs, one printable line each (with the measured modes once known)."""
-        lines = stages.plan_lines(__doc__)
+        lines = super().plan()
         cost_model = getattr(getattr(self, "context", None), "cost_model", None)
         if cost_model is not None:
             lines.insert(0, f"measured modes: {cost_model.describe()}")
@@ -114,7 +114,7 @@ class AutoTuneStrategy(TuneStrategy):
     # Stage 3 -------------------------------------------------------------------------
     def _search_modes(self, tried: Sequence[tuple[TuneConfig, Trial]]) -> Generator[Any, Any, Found | None]:
         """Fallback search from each mode that failed accuracy, fastest first; the first that meets wins."""
-        fallback: Found | None = None
+        first_found: Found | None = None  # passes, but gains too little
         for start, trial in tried:
             if trial.passed:  # passes but gains too little: demoting ops only makes it slower
                 continue
@@ -125,8 +125,8 @@ class AutoTuneStrategy(TuneStrategy):
             if self.best_trial is not None and self.best_trial.met:
                 return found
             logger.info("auto: %s passes but gains too little; trying the next mode", self.stage)
-            fallback = fallback or found
-        return fallback
+            first_found = first_found or found
+        return first_found
 
     def _calibrations(self, start: TuneConfig, trial: Trial) -> Generator[Any, Any, tuple[TuneConfig, Trial]]:
         """Stage 3a: ``start`` with each other calibration method; the passing or best-scoring one."""
@@ -143,14 +143,14 @@ class AutoTuneStrategy(TuneStrategy):
         for config, result in zip(variants, trials, strict=False):
             if result.passed:
                 return config, result
-            if result.score is not None and (best[1].score is None or self.better_score(result.score, best[1].score)):
+            if self.better_score(result.score, best[1].score):
                 best = (config, result)
         return best
 
     def _search(self, start: TuneConfig) -> Generator[Any, Any, Found | None]:
         """Smallest k such that the k most sensitive units of ``start``, demoted, pass; None if none does."""
-        quantized = [op.name for op in stages.quantized_ops(self.space, start)]
-        units = self.space.units(quantized)
+        quantized_names = [op.name for op in fallback.quantized_ops(self.space, start)]
+        units = self.space.units(quantized_names)
         try:
             scores = self.context.sensitivity("mse", start)
         except NotSupportedError as exc:
@@ -160,7 +160,7 @@ class AutoTuneStrategy(TuneStrategy):
             return None
         position = {unit: i for i, unit in enumerate(units)}
         ranked = sorted(units, key=lambda u: (-_unit_score(scores, u), position[u]))
-        label = "fallback from " + ", ".join(sorted({option_kind(start[n]) for n in quantized}))
+        label = "fallback from " + ", ".join(sorted({option_kind(start[n]) for n in quantized_names}))
         targets = self._targets(start, ranked, scores)
         to_float = {unit: self._float_targets(start, unit) for unit in ranked}
         for moves in [targets, to_float] if targets != to_float else [to_float]:
@@ -251,30 +251,30 @@ class AutoTuneStrategy(TuneStrategy):
             if trial.passed:
                 config = candidate
         still_float = [name for unit in found.demoted for name in unit if config[name].is_float]
-        for dtype in stages.float_dtypes(self.space):
+        for dtype in fallback.float_dtypes(self.space):
             if dtype == self._dtype():
                 break  # only dtypes cheaper than the one the search used
-            cheaper = stages.fallback(self.space, config, still_float, dtype)
+            cheaper = fallback.fallback(self.space, config, still_float, dtype)
             if cheaper != config:
                 self.stage = f"refine: float units in {dtype}"
                 trial = yield cheaper
                 if trial.passed:
                     config = cheaper
                     break
-        lower = stages.lower_bit(self.space, config)
+        lower = quantized.lower_bit(self.space, config)
         if lower is not None:
             self.stage = "refine: lower-bit config"
             yield lower
 
     # Stage 5 -------------------------------------------------------------------------
     def _basic_fallback(self, default: TuneConfig) -> Generator[Any, Any, None]:
-        for dtype in stages.float_dtypes(self.space):
-            if (yield from stages.fallback_pass(self, default, dtype, stages.bottom_up(self.space, default))):
+        for dtype in fallback.float_dtypes(self.space):
+            if (yield from fallback.fallback_pass(self, default, dtype, fallback.bottom_up(self.space, default))):
                 return
 
     def _dtype(self) -> str:
         wanted = self.options["fallback_dtype"]
-        available = stages.float_dtypes(self.space)
+        available = fallback.float_dtypes(self.space)
         return wanted if wanted in available else (available[-1] if available else wanted)
 
 

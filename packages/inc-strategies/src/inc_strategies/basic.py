@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from inc_core import Batch, Trial, TuneConfig, TuneStrategy
 from inc_core.strategy import NonNegativeInt, option_model
-from inc_strategies import stages
+from inc_strategies import fallback, quantized
 
 
 class BasicTuneStrategy(TuneStrategy):
@@ -33,22 +33,18 @@ class BasicTuneStrategy(TuneStrategy):
     options_model = option_model(default_options, max_op_type_wise=NonNegativeInt)
     """``max_op_type_wise``: cap on stage-4 configs (0 = all, as INC)."""
 
-    def plan(self) -> list[str]:
-        """The stages this strategy runs, one printable line each."""
-        return stages.plan_lines(__doc__)
-
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         space = self.space
-        type_wise = stages.quantized_type_wise(space)
+        type_wise = quantized.quantized_type_wise(space)
         self.stage = "default op-type-wise config"
         default = next(type_wise)
         first: Trial = yield default
         if first.passed and self.context.timeout > 0:
-            lower = stages.lower_bit(space, default)
+            lower = quantized.lower_bit(space, default)
             if lower is not None:
                 self.stage = "lower-bit config"
                 yield lower
-        recipes = stages.all_recipes(space, default)
+        recipes = quantized.all_recipes(space, default)
         if recipes is not None:
             self.stage = "apply all recipes"
             yield recipes
@@ -56,7 +52,7 @@ class BasicTuneStrategy(TuneStrategy):
         cap = self.options["max_op_type_wise"]
         others = list(type_wise) if not cap else [c for _, c in zip(range(cap), type_wise, strict=False)]
         yield Batch(others)
-        dynamic = stages.dynamic_switch(space, self._best_quantized_config())
+        dynamic = quantized.dynamic_switch(space, self._best_quantized_config())
         if dynamic is not None:
             self.stage = "static to dynamic switch"
             yield dynamic
@@ -67,28 +63,24 @@ class BasicTuneStrategy(TuneStrategy):
         candidates = [t for t in self.trials if t.score is not None and not t.config.float_ops()]
         if not candidates:
             return self.initial_tuning_cfg()
-        best = candidates[0]
-        for trial in candidates[1:]:
-            if self.better_score(trial.score, best.score):
-                best = trial
-        return best.config
+        return min(candidates, key=lambda t: self.score_key(t.score)).config
 
     def _fallback_stages(self, base: TuneConfig) -> Generator[Any, Any, None]:
-        for dtype in stages.float_dtypes(self.space):
+        for dtype in fallback.float_dtypes(self.space):
             for block_configs in self._block_fallback(base, dtype):
                 self.stage = f"block-wise fallback to {dtype}"
                 trials = yield Batch(block_configs, stop_on_pass=True)
                 if any(t.passed for t in trials):
                     return
-            if (yield from stages.fallback_pass(self, base, dtype, stages.bottom_up(self.space, base))):
+            if (yield from fallback.fallback_pass(self, base, dtype, fallback.bottom_up(self.space, base))):
                 return
 
     def _block_fallback(self, base: TuneConfig, dtype: str) -> list[list[TuneConfig]]:
-        blocks = stages.blocks(self.space, base)
+        blocks = fallback.blocks(self.space, base)
         if not blocks:
             return []
         configs, names = [], []
         for block in blocks:
             names += block
-            configs.append(stages.fallback(self.space, base, names, dtype))
+            configs.append(fallback.fallback(self.space, base, names, dtype))
         return [configs]

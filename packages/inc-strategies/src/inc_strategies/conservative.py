@@ -23,48 +23,8 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from inc_core import TuneConfig, TuneStrategy
-from inc_strategies import stages
-
-
-def all_float(strategy: TuneStrategy) -> TuneConfig:
-    """Every op at its best float option (ops without one keep their default)."""
-    changes = {}
-    for op in strategy.space.ops:
-        option = stages.best_float(op)
-        if option is not None:
-            changes[op.name] = option
-    return strategy.initial_tuning_cfg().replace(changes)
-
-
-def group_pass(strategy: TuneStrategy, current: TuneConfig) -> Generator[Any, Any, TuneConfig]:
-    """Quantize the op-type groups of ``current`` one at a time; keep each one that passes.
-
-    ``current`` is usually all float; returns the config that keeps every passing group.
-    The pass is atomic (as in INC): a passing group does not end a ``timeout=0`` run
-    before the remaining groups were tried on top of it.
-    """
-    strategy.atomic_stage = True
-    try:
-        current = yield from _quantize_groups(strategy, current)
-    finally:
-        strategy.atomic_stage = False
-    return current
-
-
-def _quantize_groups(strategy: TuneStrategy, current: TuneConfig) -> Generator[Any, Any, TuneConfig]:
-    for group, _ in stages.TYPE_GROUPS:
-        ops = [op for op in strategy.space.ops if stages.type_group(op.type) == group and op.quantized_options]
-        if not ops:
-            continue
-        strategy.stage = f"quantize the {group} group"
-        candidate = current.replace({op.name: op.quantized_options[0] for op in ops})
-        if candidate == current:
-            continue
-        trial = yield candidate
-        if trial.passed:
-            current = candidate
-    return current
+from inc_core import TuneStrategy
+from inc_strategies.type_groups import TYPE_GROUPS, all_float, group_ops, group_pass
 
 
 class ConservativeTuneStrategy(TuneStrategy):
@@ -72,21 +32,12 @@ class ConservativeTuneStrategy(TuneStrategy):
 
     name = "conservative"
 
-    def plan(self) -> list[str]:
-        """The stages this strategy runs, one printable line each."""
-        return stages.plan_lines(__doc__)
-
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         self.stage = "default config"
         yield self.initial_tuning_cfg()
         current = yield from group_pass(self, all_float(self))
         pending = [
-            [
-                op.name
-                for op in self.space.ops
-                if stages.type_group(op.type) == group and op.quantized_options and current[op.name].is_float
-            ]
-            for group, _ in stages.TYPE_GROUPS
+            [op.name for op in group_ops(self.space, group) if current[op.name].is_float] for group, _ in TYPE_GROUPS
         ]
         pending = [names for names in pending if names]
         while pending and not (self.best_trial is not None and self.best_trial.met):

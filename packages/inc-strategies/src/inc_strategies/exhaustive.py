@@ -17,7 +17,6 @@ from collections.abc import Generator
 from typing import Any
 
 from inc_core import Batch, TuneStrategy
-from inc_strategies import stages
 
 logger = logging.getLogger("inc.strategy.exhaustive")
 
@@ -26,10 +25,6 @@ class ExhaustiveTuneStrategy(TuneStrategy):
     """INC's exhaustive strategy: the full op-wise product, no fallback logic."""
 
     name = "exhaustive"
-
-    def plan(self) -> list[str]:
-        """The stages this strategy runs, one printable line each."""
-        return stages.plan_lines(__doc__)
 
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         size = self.space.size()

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from inc_core import Batch, ConfigError, NotSupportedError, TuneStrategy
 from inc_core.strategy import FallbackDtype, option_model
-from inc_strategies import stages
+from inc_strategies import fallback
 
 
 class HAWQ_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
@@ -24,10 +24,6 @@ class HAWQ_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
     name = "hawq_v2"
     default_options: ClassVar[dict[str, Any]] = {"fallback_dtype": "fp32"}
     options_model = option_model(default_options, fallback_dtype=FallbackDtype)
-
-    def plan(self) -> list[str]:
-        """The stages this strategy runs, one printable line each."""
-        return stages.plan_lines(__doc__)
 
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         self.stage = "default config"
@@ -43,6 +39,6 @@ class HAWQ_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
                 "use the torch adaptor with a loss_fn, or strategy 'mse'/'auto'"
             ) from exc
         dtype = self.options["fallback_dtype"]
-        ranked = stages.sensitivity_order(traces, [op.name for op in stages.quantized_ops(self.space, default)])
+        ranked = fallback.sensitivity_order(traces, [op.name for op in fallback.quantized_ops(self.space, default)])
         self.stage = f"accumulated fallback to {dtype} by Hessian trace"
-        yield Batch(stages.accumulated(self.space, default, dtype, ranked, start=1), stop_on_pass=True)
+        yield Batch(fallback.accumulated(self.space, default, dtype, ranked, start=1), stop_on_pass=True)

@@ -1,7 +1,7 @@
 """Quantization modes as search moves: measured presets and per-op demotion.
 
 A *kind* is an option's mode (``static``, ``dynamic``, ``weight_only``) or, for float
-options, its dtype. Core's cost model (`inc_core.cost`) measured one uniform preset
+options, its dtype. Core's cost model (`inc_core.measure.cost`) measured one uniform preset
 per kind before any evaluation; these helpers turn it into configs a strategy
 evaluates, fastest first, and name the more accurate modes an op can move to when it
 hurts accuracy (static -> int4 weight-only -> dynamic -> int8 weight-only -> float).
@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from inc_core import OpOption, OpSpec, TuneConfig, TuningSpace
-from inc_core.cost import kinds, option_kind, preset
+from inc_core.measure.cost import kinds, option_kind, preset
 
 if TYPE_CHECKING:
-    from inc_core.cost import CostModel
+    from inc_core.measure.cost import CostModel
 
 QUANTIZED_KINDS: tuple[str, ...] = ("static", "dynamic", "weight_only")
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from inc_core import Batch, NotSupportedError, TuneStrategy
 from inc_core.strategy import NonNegativeInt, option_model
-from inc_strategies import stages
+from inc_strategies import fallback, quantized
 
 logger = logging.getLogger("inc.strategy.mse")
 
@@ -30,28 +30,24 @@ class MSETuneStrategy(TuneStrategy):
     default_options: ClassVar[dict[str, Any]] = {"op_type_wise": 3}
     options_model = option_model(default_options, op_type_wise=NonNegativeInt)
 
-    def plan(self) -> list[str]:
-        """The stages this strategy runs, one printable line each."""
-        return stages.plan_lines(__doc__)
-
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         self.stage = "op-type-wise configs"
         configs = [
             c
             for _, c in zip(
-                range(max(1, self.options["op_type_wise"])), stages.quantized_type_wise(self.space), strict=False
+                range(max(1, self.options["op_type_wise"])), quantized.quantized_type_wise(self.space), strict=False
             )
         ]
         trials = yield Batch(configs)
         if any(t.passed for t in trials) and self.context.timeout == 0:
             return
-        base = stages.best_of(self, configs)
-        quantized = [op.name for op in stages.quantized_ops(self.space, base)]
+        base = fallback.best_of(self, configs)
+        quantized_names = [op.name for op in fallback.quantized_ops(self.space, base)]
         try:
-            order = stages.sensitivity_order(self.context.sensitivity("mse", base), quantized)
+            order = fallback.sensitivity_order(self.context.sensitivity("mse", base), quantized_names)
         except NotSupportedError as exc:
             logger.warning("mse: the adaptor has no per-op MSE (%s); falling back in bottom-up order instead", exc)
-            order = list(reversed(quantized))
-        for dtype in stages.float_dtypes(self.space):
-            if (yield from stages.fallback_pass(self, base, dtype, order)):
+            order = list(reversed(quantized_names))
+        for dtype in fallback.float_dtypes(self.space):
+            if (yield from fallback.fallback_pass(self, base, dtype, order)):
                 return

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from inc_core import Batch, ConfigError, NotSupportedError, TuneConfig, TuneStrategy
 from inc_core.strategy import FallbackDtype, PositiveInt, option_model
-from inc_strategies import stages
+from inc_strategies import fallback, quantized
 
 
 class MSE_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
@@ -29,31 +29,25 @@ class MSE_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
     options_model = option_model(default_options, fallback_dtype=FallbackDtype, candidates=PositiveInt)
     """``candidates``: ops (by ``mse`` rank) whose fallback gain ``mse_v2`` measures per greedy step."""
 
-    def plan(self) -> list[str]:
-        """The stages this strategy runs, one printable line each."""
-        return stages.plan_lines(__doc__)
-
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         self.stage = "op-type-wise configs"
-        configs = [c for _, c in zip(range(2), stages.quantized_type_wise(self.space), strict=False)]
+        configs = [c for _, c in zip(range(2), quantized.quantized_type_wise(self.space), strict=False)]
         trials = yield Batch(configs)
         if any(t.passed for t in trials) and self.context.timeout == 0:
             return
         dtype = self.options["fallback_dtype"]
-        config = stages.best_of(self, configs)
+        config = fallback.best_of(self, configs)
         fallen: list[tuple[str, float]] = []
         passed = any(t.passed for t in trials)
         self.stage = f"greedy fallback to {dtype}"
         while not passed:
-            candidates = [
-                op.name for op in stages.quantized_ops(self.space, config) if self.space.op(op.name).float_option(dtype)
-            ]
+            candidates = [op.name for op in fallback.quantized_ops(self.space, config) if op.float_option(dtype)]
             if not candidates:
                 return
             gains = self._gains(config, candidates)
-            name = stages.sensitivity_order(gains, [c for c in candidates if c in gains] or candidates)[0]
+            name = fallback.sensitivity_order(gains, [c for c in candidates if c in gains] or candidates)[0]
             fallen.append((name, gains.get(name, 0.0)))
-            config = stages.fallback(self.space, config, [name], dtype)
+            config = fallback.fallback(self.space, config, [name], dtype)
             trial = yield config
             passed = trial.passed
         if self.context.timeout == 0:
@@ -70,7 +64,7 @@ class MSE_V2TuneStrategy(TuneStrategy):  # noqa: N801 - INC's public name
         """``mse_v2`` gains of the ``candidates`` option's top ops by ``mse`` (one cheap pass ranks
         them; measuring every op's fallback gain costs one model build and run per op)."""
         try:
-            shortlist = stages.sensitivity_order(self.context.sensitivity("mse", config), candidates)
+            shortlist = fallback.sensitivity_order(self.context.sensitivity("mse", config), candidates)
         except NotSupportedError:
             shortlist = candidates
         shortlist = shortlist[: max(1, self.options["candidates"])]

@@ -16,17 +16,12 @@ from typing import Any
 import numpy as np
 
 from inc_core import Batch, TuneConfig, TuneStrategy
-from inc_strategies import stages
 
 
 class RandomTuneStrategy(TuneStrategy):
     """INC's random strategy: seeded uniform sampling over the op-wise space."""
 
     name = "random"
-
-    def plan(self) -> list[str]:
-        """The stages this strategy runs, one printable line each."""
-        return stages.plan_lines(__doc__)
 
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         self.stage = "default config"

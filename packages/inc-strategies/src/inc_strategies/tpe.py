@@ -29,7 +29,7 @@ import numpy as np
 
 from inc_core import Batch, Trial, TuneConfig, TuneStrategy
 from inc_core.strategy import NonNegativeInt, PositiveInt, option_model
-from inc_strategies import stages
+from inc_strategies import search_space
 
 PENALTY = 1000.0
 STALE_ROUNDS = 3
@@ -52,16 +52,12 @@ class TpeTuneStrategy(TuneStrategy):
     options_model = option_model(
         default_options, n_startup_trials=NonNegativeInt, batch_size=PositiveInt, max_params=PositiveInt
     )
-    """``max_params``: at most this many parameters; more ops are grouped (see `stages.parameter_groups`);
+    """``max_params``: at most this many parameters; more ops are grouped (see `search_space.dimensions`);
     ``batch_size``: configs asked per round."""
-
-    def plan(self) -> list[str]:
-        return stages.plan_lines(__doc__)
 
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         # 1. search space
-        dims: list[tuple[list[str], Any]] = list(stages.parameter_groups(self.space, self.options["max_params"]))
-        dims += [([f"recipe:{name}"], values) for name, values in self.space.recipes.items() if len(values) > 1]
+        dims = search_space.dimensions(self.space, self.options["max_params"])
         if not dims:
             self.stage = "default config (nothing to choose)"
             yield self.initial_tuning_cfg()
@@ -77,7 +73,7 @@ class TpeTuneStrategy(TuneStrategy):
         study.enqueue_trial({names[0]: 0 for names, _ in dims})  # the default config first (index 0 each)
         while len(seen) < size:
             if stale >= STALE_ROUNDS:  # TPE keeps proposing known configs: inject an unseen one
-                unseen = stages.random_unseen(rng, dims, seen, base)
+                unseen = search_space.random_unseen(rng, dims, seen, base)
                 if unseen is None:
                     return
                 study.enqueue_trial({names[0]: index for index, (names, _) in zip(unseen, dims, strict=True)})
@@ -96,7 +92,7 @@ class TpeTuneStrategy(TuneStrategy):
     def _round(
         self,
         study: Any,
-        dims: list[tuple[list[str], Any]],
+        dims: list[search_space.Dimension],
         base: TuneConfig,
         seen: dict[TuneConfig, float],
         asked: list[tuple[Any, TuneConfig]],
@@ -117,16 +113,16 @@ class TpeTuneStrategy(TuneStrategy):
         )
         return optuna.create_study(direction="minimize", sampler=sampler)
 
-    def _config(self, trial: Any, dims: list[tuple[list[str], Any]], base: TuneConfig) -> TuneConfig:
+    def _config(self, trial: Any, dims: list[search_space.Dimension], base: TuneConfig) -> TuneConfig:
         indices = [trial.suggest_categorical(names[0], list(range(len(choices)))) for names, choices in dims]
-        return stages.decode_choices(indices, dims, base)
+        return search_space.decode_choices(indices, dims, base)
 
     def _loss(self, trial: Trial) -> float:
         """Relative latency when the trial passes; a penalty plus the accuracy loss otherwise."""
         baseline = self.context.baseline_score
         if trial.score is None:
             return PENALTY * 2
-        accuracy_loss = (baseline - trial.score) if self.context.higher_is_better else (trial.score - baseline)
+        accuracy_loss = self.shortfall(trial.score, baseline)
         if baseline:
             accuracy_loss /= abs(baseline)
         if not trial.passed:

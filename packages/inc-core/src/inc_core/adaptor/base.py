@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from inc_core.errors import NotSupportedError
-from inc_core.space.space import Capability
+from inc_core.space.capability import Capability
 from inc_core.space.tune_config import TuneConfig
 
 SENSITIVITY_METHODS = ("mse", "mse_v2", "hawq_v2")

@@ -18,8 +18,7 @@ from typing import Any
 import yaml
 
 from inc_core.errors import ConfigError, IncError
-
-CONFIG_FILE = "best_config.yaml"
+from inc_core.run.run_dir import BEST_CONFIG_FILE, RUN_FILE
 
 
 def add_apply_parser(sub: Any) -> None:
@@ -37,11 +36,11 @@ def add_apply_parser(sub: Any) -> None:
 def _config_and_run(source: Path) -> tuple[Path, dict[str, Any]]:
     """The config file and (for a run directory) its ``run.yaml`` as a dict."""
     if source.is_dir():
-        config = source / CONFIG_FILE
+        config = source / BEST_CONFIG_FILE
         if not config.is_file():
-            raise ConfigError(f"{source}: no {CONFIG_FILE} here (a run that met no goal saves none)")
+            raise ConfigError(f"{source}: no {BEST_CONFIG_FILE} here (a run that met no goal saves none)")
         try:
-            run = yaml.safe_load((source / "run.yaml").read_text(encoding="utf-8"))
+            run = yaml.safe_load((source / RUN_FILE).read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError):
             run = None
         return config, run if isinstance(run, dict) else {}
@@ -61,7 +60,7 @@ def _load_config(path: Path) -> Any:
 
 def _reference(reference: str, args: Mapping[str, Any] | None, key: str) -> Any:
     """Call ``module:function`` imported from the current directory (or a ``file.py:function``)."""
-    from inc_core.cli.run_file import importable, resolve_reference
+    from inc_core.cli.references import importable, resolve_reference
 
     importable(Path.cwd())
     return resolve_reference(reference, key, Path.cwd())(**(args or {}))

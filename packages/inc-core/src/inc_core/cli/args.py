@@ -17,7 +17,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from inc_core.cli.run_file import ADAPTOR_FLAGS, Key, RunFile, RunSpec, format_errors, load_run_file, tuning_config
+from inc_core.cli.resolve_run import ADAPTOR_FLAGS
+from inc_core.cli.run_errors import format_errors
+from inc_core.cli.run_file import load_run_file, tuning_config
+from inc_core.cli.run_schema import Key, RunFile, RunSpec
 from inc_core.errors import ConfigError
 
 RUN_FILE_SUFFIXES = (".yaml", ".yml")
@@ -50,7 +53,7 @@ def add_tune_arguments(tune: argparse.ArgumentParser) -> None:
     tuning.add_argument(
         "--executor",
         metavar="EXECUTOR",
-        help="where trials run: inline (default), threads, process, dask, dask://HOST:PORT or mpi",
+        help="where trials run: inline (default) or another form `inc plugins` lists under executors",
     )
     tuning.add_argument("--workers", type=int, metavar="N", help="trials run in parallel (default 1)")
     tuning.add_argument("--run-dir", help="where the history and best model go (overrides the run file's run_dir)")

@@ -21,6 +21,7 @@ from inc_core.cli.summary import RunSummary, ratio
 from inc_core.errors import ConfigError, IncError
 from inc_core.history.store import HISTORY_FILE
 from inc_core.history.trial import Trial
+from inc_core.run.run_dir import RUN_FILE
 from inc_core.space.tune_config import TuneConfig
 
 WIDTH = 100
@@ -28,7 +29,7 @@ WIDTH = 100
 
 def read_run_yaml(run_dir: Path) -> dict[str, Any] | None:
     try:
-        data = yaml.safe_load((run_dir / "run.yaml").read_text(encoding="utf-8"))
+        data = yaml.safe_load((run_dir / RUN_FILE).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return None
     return data if isinstance(data, dict) else None

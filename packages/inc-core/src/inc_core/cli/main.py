@@ -21,8 +21,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from inc_core.errors import BaselineError, ConfigError, IncError
-from inc_core.history.store import HISTORY_FILE
-from inc_core.run.run_lock import LOCK_FILE
 
 EXIT_GOAL_NOT_MET = 1
 EXIT_BAD_INPUT = 2
@@ -42,17 +40,25 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         data = {
             "strategies": [{"name": r.name, "distribution": r.source} for r in pm.strategies],
             "adaptors": [{"name": r.name, "distribution": r.source} for r in pm.adaptors],
+            "executors": [
+                {"name": r.name, "distribution": r.source, "forms": list(r.cls.forms)}  # type: ignore[attr-defined]
+                for r in pm.executors.in_order()
+            ],
             "failed": [{"entry_point": e, "distribution": d, "error": err} for e, d, err in pm.report.failed],
         }
         print(json.dumps(data, indent=2))
         return 0
     console = Console()
-    for title, registry in (("Strategies", pm.strategies), ("Adaptors", pm.adaptors)):
+    for title, registrations in (
+        ("Strategies", list(pm.strategies)),
+        ("Adaptors", list(pm.adaptors)),
+        ("Executors", pm.executors.in_order()),
+    ):
         table = Table(title=title)
         table.add_column("name")
         table.add_column("distribution")
         table.add_column("description")
-        for registration in registry:
+        for registration in registrations:
             table.add_row(registration.name, registration.source, registration.description)
         console.print(table)
     for entry_point, dist, error in pm.report.failed:
@@ -77,52 +83,16 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_run_dir(run_dir: Path, resume: bool) -> None:
-    """Refuse to overwrite an existing run directory, and to resume one that has no history."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ConfigError(f"run_dir: {run_dir} exists and is not a directory")
-    if resume:
-        if not (run_dir / HISTORY_FILE).is_file():
-            raise ConfigError(f"--resume: no tuning history to resume in {run_dir} (expected {run_dir / HISTORY_FILE})")
-    elif run_dir.is_dir() and any(p.name not in (LOG_FILE, LOCK_FILE) for p in run_dir.iterdir()):
-        raise ConfigError(
-            f"run directory {run_dir} already exists; pass --resume to continue it, "
-            "or choose another run_dir (or --run-dir)"
-        )
-
-
 _SPACE_KEYS = ("op_type_dict", "op_name_dict", "global_constraint", "recipes")
-
-
-LOG_FILE = "tuning.log"
-
-
-def _forget_run(run_dir: Path) -> None:
-    """Remove what a run that never got past its baseline wrote, except the log."""
-    history_files = (HISTORY_FILE, f"{HISTORY_FILE}-wal", f"{HISTORY_FILE}-shm", f"{HISTORY_FILE}-journal")
-    for name in ("run.yaml", *history_files, LOCK_FILE):  # the lock is released by now
-        (run_dir / name).unlink(missing_ok=True)
 
 
 def _check_space(run_file: Any, tuning_run: Any, model_key: tuple[str, str]) -> None:
     """Build the tuning space once so a constraint the model cannot meet is bad input, not a failed run."""
-    from inc_core.space.space import TuningSpace
+    from inc_core.run.setup import build_space
 
     config = tuning_run.config
     try:
-        capability = tuning_run.adaptor.capability(tuning_run.model)
-    except IncError as exc:
-        raise run_file.error(model_key, str(exc)) from None
-    except Exception as exc:
-        raise run_file.error(model_key, f"listing its ops failed: {type(exc).__name__}: {exc}") from None
-    try:
-        TuningSpace(
-            capability,
-            global_constraint=config.global_constraint,
-            op_type_dict=config.op_type_dict,
-            op_name_dict=config.op_name_dict,
-            recipes=config.recipes,
-        )
+        build_space(tuning_run.adaptor, tuning_run.model, config)
     except ConfigError as exc:
         message = str(exc)
         key = next((k for k in _SPACE_KEYS if message.startswith(k)), None)
@@ -133,6 +103,10 @@ def _check_space(run_file: Any, tuning_run: Any, model_key: tuple[str, str]) -> 
         raise ConfigError(
             f"{where}: tuning.{message if message.startswith(str(key)) else f'{key}: {message}'}"
         ) from None
+    except IncError as exc:
+        raise run_file.error(model_key, str(exc)) from None
+    except Exception as exc:
+        raise run_file.error(model_key, f"listing its ops failed: {type(exc).__name__}: {exc}") from None
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
@@ -141,9 +115,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from inc_core.cli.args import adaptor_overrides, load_run, resume_command, tuning_overrides
     from inc_core.cli.logs import foreign_logs_into
     from inc_core.cli.progress import TuningProgress, progress_wanted
-    from inc_core.cli.run_file import resolve_run
+    from inc_core.cli.resolve_run import resolve_run
     from inc_core.plugins.manager import get_plugin_manager
-    from inc_core.run.run_dir import check_overwrite, clear_run_dir
+    from inc_core.run import run_dir as run_dirs
     from inc_core.run.runner import TuningRun
 
     if args.overwrite and args.resume:
@@ -153,9 +127,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
     pm = get_plugin_manager()
     resolved = resolve_run(run_file, run_dir, tuning_overrides(args), pm, adaptor_overrides(args))
     if args.overwrite:
-        check_overwrite(run_dir)
+        run_dirs.check_overwrite(run_dir)
     else:
-        _check_run_dir(run_dir, args.resume)
+        run_dirs.check_run_dir(run_dir, args.resume, strict=True, resume_flag="--resume")
     model_key = ("model", "path") if run_file.spec.model.path is not None else ("model", "factory")
     try:
         tuning_run = TuningRun(
@@ -181,30 +155,30 @@ def cmd_tune(args: argparse.Namespace) -> int:
                 raise
             raise ConfigError(f"{run_file.where(('calibration',))}: {exc}") from None
         if args.overwrite:
-            clear_run_dir(run_dir)
+            run_dirs.clear_run_dir(run_dir)
         tuning_run.lock_run_dir()  # one writer per run directory, before run.yaml is (re)written
     except IncError:
         tuning_run.adaptor.close()
         raise
-    (run_dir / "run.yaml").write_text(resolved.resolved_yaml(), encoding="utf-8")
+    (run_dir / run_dirs.RUN_FILE).write_text(resolved.resolved_yaml(), encoding="utf-8")
     progress = TuningProgress() if progress_wanted() else None
     if progress is not None:
         pm.register(progress, name="inc-progress")
     started = time.monotonic()
     try:
-        with foreign_logs_into(run_dir / LOG_FILE):
+        with foreign_logs_into(run_dir / run_dirs.LOG_FILE):
             result = tuning_run.run()
     except BaselineError as exc:  # the evaluation cannot score the fp32 model: bad input, keep only the log
         if not args.resume:
-            _forget_run(run_dir)
+            run_dirs.forget_run(run_dir)
         raise BaselineError(
-            f"{run_file.where(('evaluation', 'function'))}: {exc} (details in {run_dir / LOG_FILE})"
+            f"{run_file.where(('evaluation', 'function'))}: {exc} (details in {run_dir / run_dirs.LOG_FILE})"
         ) from exc
     except ConfigError as exc:  # bad input found once the model runs (e.g. calibration data that does not fit it)
         if not args.resume:
-            _forget_run(run_dir)
+            run_dirs.forget_run(run_dir)
         where = run_file.where(("calibration",)) if str(exc).startswith("calibration data") else str(run_dir)
-        raise ConfigError(f"{where}: {exc} (details in {run_dir / LOG_FILE})") from exc
+        raise ConfigError(f"{where}: {exc} (details in {run_dir / run_dirs.LOG_FILE})") from exc
     except KeyboardInterrupt:
         print(f"inc: interrupted; continue with: {resume_command(args.argv, run_dir)}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -265,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--overwrite", action="store_true", help="replace a finished run directory (deletes it)")
     tune.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     tune.set_defaults(func=cmd_tune)
-    plugins = sub.add_parser("plugins", help="list strategies and adaptors found, with their distributions")
+    plugins = sub.add_parser("plugins", help="list strategies, adaptors and executors found, with their distributions")
     plugins.add_argument("--json", action="store_true")
     plugins.set_defaults(func=cmd_plugins)
     strategies = sub.add_parser("strategies", help="list strategies with a one-line description")
@@ -280,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir")
     report.set_defaults(func=cmd_report)
     add_apply_parser(sub)
+    from inc_core.plugins.manager import get_plugin_manager
+
+    get_plugin_manager().hook.inc_register_commands(subparsers=sub)  # commands of installed plugins
     return parser
 
 

@@ -28,7 +28,7 @@ from inc_core.plugins.hookspecs import hookimpl
 if TYPE_CHECKING:
     from inc_core.history.result import TuningResult
     from inc_core.history.trial import Trial
-    from inc_core.run.runner import TuningRun
+    from inc_core.plugins.view import RunView
 
 
 def progress_wanted(console: Console | None = None, environ: dict[str, str] | None = None) -> bool:
@@ -56,10 +56,10 @@ class TuningProgress:
         self.last_line = ""
         """The text of the last update (what the display shows next to the bar)."""
 
-    def describe(self, run: TuningRun, trial: Trial | None) -> str:
+    def describe(self, run: RunView, trial: Trial | None) -> str:
         """One status line: stage, best so far vs target, and the time estimate."""
         stage = (trial.stage if trial is not None else "") or "-"
-        best = run.strategy.best_trial if run.strategy is not None else None
+        best = run.best_trial
         if best is not None and best.score is not None:
             mark = "[green]passes[/green]" if best.passed else "[red]fails[/red]"
             best_text = f"best {best.score:.4g} ({mark}), target {run.target_score:.4g}"
@@ -67,7 +67,7 @@ class TuningProgress:
             best_text = f"best -, target {run.target_score:.4g}"
         return f"[bold]{stage}[/bold]  {best_text}  {self._estimate(run)}"
 
-    def _estimate(self, run: TuningRun) -> str:
+    def _estimate(self, run: RunView) -> str:
         """Time left: trials left times the mean trial time so far, capped by the timeout."""
         elapsed = time.monotonic() - self._started
         done = run.trials_used() - self._done_at_start
@@ -80,7 +80,7 @@ class TuningProgress:
         return f"ETA <= {_clock(left)}" if left is not None else "ETA -"
 
     @hookimpl
-    def inc_tuning_start(self, run: TuningRun) -> None:
+    def inc_tuning_start(self, run: RunView) -> None:
         self._started = time.monotonic()
         self._done_at_start = run.trials_used()
         self._progress = Progress(
@@ -97,14 +97,14 @@ class TuningProgress:
         self._progress.start()
 
     @hookimpl
-    def inc_trial_end(self, run: TuningRun, trial: Trial) -> None:
+    def inc_trial_end(self, run: RunView, trial: Trial) -> None:
         if self._progress is None or self._task is None:
             return
         self.last_line = self.describe(run, trial)
         self._progress.update(self._task, completed=run.trials_used(), description=self.last_line)
 
     @hookimpl
-    def inc_tuning_end(self, run: TuningRun, result: TuningResult) -> None:
+    def inc_tuning_end(self, run: RunView, result: TuningResult) -> None:
         self.close()
 
     def close(self) -> None:

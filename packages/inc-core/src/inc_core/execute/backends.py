@@ -2,20 +2,9 @@
 
 Every backend is built on a `concurrent.futures.Executor` and ships the trial job
 (adaptor, fp32 model, calibration data, evaluator) to each worker **once**; a trial
-then sends only its `TuneConfig`. Engines are optional and imported lazily:
-
-=====================  =============================================================
-``inline`` (default)   in the driver process, one trial at a time
-``threads``            daemon threads in the driver (evals that release the GIL); a
-                       trial past ``trial_timeout`` is abandoned, never joined
-``process``            spawned worker processes; ``trial_timeout`` kills a hung trial
-``dask``               a ``dask.distributed.LocalCluster`` with ``workers`` processes
-``dask://HOST:PORT``   an existing Dask scheduler (dask-jobqueue, Kubernetes, ...), plain TCP
-``tls://HOST:PORT``    an existing Dask scheduler over TLS (``dask_security`` or Dask's
-                       ``distributed.comm.tls`` settings give the certificates)
-``mpi``                ``mpi4py.futures.MPIPoolExecutor`` (run under ``mpiexec``)
-an Executor instance   used as is; the job travels with each trial
-=====================  =============================================================
+then sends only its `TuneConfig`. Engines are optional and imported lazily.
+The forms ``TuningConfig.executor`` may take, and which backend each builds, are the
+executor kinds of `inc_core.execute.kinds` (plugins add more).
 
 Trust: workers receive the pickled job and the driver unpickles what they send back,
 so every worker must be trusted; with ``tls://`` and ``require_encryption`` only
@@ -34,7 +23,7 @@ from inc_core.errors import ConfigError, WorkerLostError
 from inc_core.execute import worker
 
 if TYPE_CHECKING:
-    from inc_core.run.runner import TrialJob, TrialOutcome
+    from inc_core.execute.job import TrialJob, TrialOutcome
     from inc_core.space.tune_config import TuneConfig
 
 logger = logging.getLogger("inc.executor")
@@ -271,72 +260,3 @@ def _dask_client(spec: str, workers: int, security: Any = None) -> tuple[Any, An
         raise ConfigError(
             f"executor: cannot reach the Dask scheduler at {address} within {DASK_CONNECT_TIMEOUT:g} s ({exc})"
         ) from None
-
-
-def check_executor(spec: Any, job: TrialJob, security: Any = None) -> None:
-    """Everything about ``spec`` checkable before the baseline: known form, engine installed,
-    the job picklable for out-of-process workers, TLS settings for ``tls://``, a remote
-    scheduler reachable."""
-    if spec in (None, "inline", "threads"):
-        return
-    named = isinstance(spec, str) and (spec in ("process", "dask", "mpi") or spec.startswith(SCHEDULER_SCHEMES))
-    if not named and not isinstance(spec, concurrent.futures.Executor):
-        raise ConfigError(
-            f"executor: unknown executor {spec!r}; expected 'inline', 'threads', 'process', 'dask', "
-            "'dask://HOST:PORT', 'tls://HOST:PORT', 'mpi' or a concurrent.futures.Executor"
-        )
-    if isinstance(spec, str) and spec.startswith(("dask", "tls")):
-        try:
-            import distributed  # noqa: F401 - only whether it is installed
-        except ImportError:
-            raise ConfigError(f"executor {spec!r} needs dask.distributed: pip install 'dask[distributed]'") from None
-    if isinstance(spec, str) and spec.startswith("tls://"):
-        from distributed import Security
-
-        settings: Any = dask_security(security) or Security()
-        if not (settings.tls_ca_file and settings.tls_client_cert):
-            raise ConfigError(
-                f"executor {spec!r}: TLS needs certificates; set dask_security (tls_ca_file, tls_client_cert, "
-                "tls_client_key) or Dask's distributed.comm.tls settings"
-            )
-    serialise_job(job, spec if isinstance(spec, str) else type(spec).__name__)
-    check_reachable(spec)
-
-
-def make_backend(
-    spec: Any, workers: int, job: TrialJob, trial_timeout: float | None = None, security: Any = None
-) -> TrialBackend:
-    """The backend named by ``spec`` (see the module docstring) running ``job``; ``security``: for ``tls://``."""
-    if spec in (None, "inline"):
-        if trial_timeout:
-            logger.warning("trial_timeout needs executor='process' (or threads/dask) to be enforced; ignored inline")
-        return InProcessBackend(InlineExecutor(), True, job)
-    if spec == "threads":
-        return InProcessBackend(DaemonThreadExecutor(), True, job)
-    if spec == "process":
-        from inc_core.execute.process_pool import KillableProcessPool
-
-        blob = serialise_job(job, spec)
-        killable = KillableProcessPool(workers, initializer=worker.install, initargs=(blob,), timeout=trial_timeout)
-        backend = InstalledJobBackend(killable, owned=True)
-        backend.kills_timeouts = True
-        return backend
-    if isinstance(spec, str) and (spec == "dask" or spec.startswith(SCHEDULER_SCHEMES)):
-        serialise_job(job, spec)  # fail early with a clear message
-        client, cluster = _dask_client(spec, workers, security)
-        return DaskBackend(client, job.shipped(), owned=True, cluster=cluster)
-    if spec == "mpi":
-        try:
-            from mpi4py.futures import MPIPoolExecutor
-        except ImportError:
-            raise ConfigError("executor 'mpi' needs mpi4py and an MPI library: pip install 'inc-core[mpi]'") from None
-        blob = serialise_job(job, spec)
-        return InstalledJobBackend(
-            MPIPoolExecutor(max_workers=workers, initializer=worker.install, initargs=(blob,)), True
-        )
-    if isinstance(spec, concurrent.futures.Executor):
-        return ShippedJobBackend(spec, serialise_job(job, type(spec).__name__))
-    raise ConfigError(
-        f"executor: unknown executor {spec!r}; expected 'inline', 'threads', 'process', 'dask', "
-        "'dask://HOST:PORT', 'tls://HOST:PORT', 'mpi' or a concurrent.futures.Executor"
-    )

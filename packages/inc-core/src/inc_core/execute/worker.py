@@ -12,7 +12,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from inc_core.run.runner import TrialJob, TrialOutcome
+    from inc_core.execute.job import TrialJob, TrialOutcome
     from inc_core.space.tune_config import TuneConfig
 
 _JOBS: dict[str, TrialJob] = {}

@@ -23,7 +23,8 @@ from inc_core.config.objectives import Objectives
 from inc_core.errors import NotSupportedError
 from inc_core.history.trial import Trial
 from inc_core.measure import timing
-from inc_core.space.space import OpSpec, TuningSpace
+from inc_core.space.capability import OpSpec
+from inc_core.space.space import TuningSpace
 from inc_core.space.tune_config import OpOption, TuneConfig
 
 logger = logging.getLogger("inc.cost")

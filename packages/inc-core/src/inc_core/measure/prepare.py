@@ -17,14 +17,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from inc_core.adaptor.base import Adaptor, Calibration
 from inc_core.config.objectives import Objectives
+from inc_core.config.tuning import TuningConfig
 from inc_core.measure import cost, ranges, timing
 from inc_core.space.space import TuningSpace
-
-if TYPE_CHECKING:
-    from inc_core.run.runner import TuningRun
 
 # The cost model's benchmark of all presets together, as a share of one fp32 evaluation.
 COST_MODEL_SHARE = 0.5
@@ -55,21 +54,30 @@ class PreparedSpace:
         }
 
 
-def prepare_space(run: TuningRun, cached: Mapping[str, Any] | None) -> PreparedSpace:
-    """The default space of ``run``; ``cached`` is a previous `PreparedSpace.to_dict` of the same run dir."""
-    assert run.space is not None
-    space = run.space
+def prepare_space(
+    space: TuningSpace,
+    adaptor: Adaptor,
+    model: Any,
+    calibration: Calibration,
+    config: TuningConfig,
+    baseline_seconds: float | None,
+    cached: Mapping[str, Any] | None,
+) -> PreparedSpace:
+    """The default space searched for ``model``; ``cached``: a previous `PreparedSpace.to_dict` of the run dir.
+
+    ``baseline_seconds`` (one fp32 evaluation) sizes the cost model's benchmark.
+    """
     fingerprint = space.fingerprint()
     if cached is not None and cached.get("fingerprint") != fingerprint:
         cached = None
-    explicit = run.config.config_set is not None
-    weights = dict(run.config.objectives)
-    forced = cost.forced_kinds(run.config.global_constraint, run.config.op_type_dict, run.config.op_name_dict)
+    explicit = config.config_set is not None
+    weights = dict(config.objectives)
+    forced = cost.forced_kinds(config.global_constraint, config.op_type_dict, config.op_name_dict)
 
     if cached is not None:
         extreme = dict(cached.get("extreme") or {})
     else:
-        extreme = {} if explicit else ranges.extreme_tensors(run.adaptor, run.model, run.calibration, space)
+        extreme = {} if explicit else ranges.extreme_tensors(adaptor, model, calibration, space)
     excluded: list[str] = []
     if extreme and "static" not in forced:
         excluded = ranges.ops_touching(space, extreme)
@@ -84,24 +92,24 @@ def prepare_space(run: TuningRun, cached: Mapping[str, Any] | None) -> PreparedS
         )
 
     if cached is not None and cached.get("cost_model") is not None:
-        model = cost.CostModel.from_dict(cached["cost_model"], weights)
+        measured = cost.CostModel.from_dict(cached["cost_model"], weights)
     else:
-        seconds = timing.share_of(run.baseline_seconds, COST_MODEL_SHARE, floor=1.0)
-        model = cost.measure(run.adaptor, run.model, run.calibration, space, weights, not explicit, seconds)
-        logger.info("cost model (%.1f s, no evaluation): %s", model.seconds, model.describe())
+        seconds = timing.share_of(baseline_seconds, COST_MODEL_SHARE, floor=1.0)
+        measured = cost.measure(adaptor, model, calibration, space, weights, not explicit, seconds)
+        logger.info("cost model (%.1f s, no evaluation): %s", measured.seconds, measured.describe())
     weighted = any(w > 0 for w in weights.values())
-    measurable = weighted and (model.latency_measured or not weights.get("latency", 0))
+    measurable = weighted and (measured.latency_measured or not weights.get("latency", 0))
     if weighted and not measurable:
         logger.warning(
             "the %s adaptor cannot measure latency: the goal is accuracy-only (gain unknown); "
             "passing configs are ranked by size",
-            run.adaptor.name,
+            adaptor.name,
         )
         weights = {"latency": 0.0, "model_size": 1.0}
-        objectives = Objectives(weights, None, model.baseline_size)
-        model = cost.CostModel(model.presets, objectives, model.seconds, False, model.models)
+        objectives = Objectives(weights, None, measured.baseline_size)
+        measured = cost.CostModel(measured.presets, objectives, measured.seconds, False, measured.models)
     removed: dict[str, str] = {}
     if not explicit and measurable:
-        pruning = cost.prune(space, model, forced, drop_slower=run.config.min_gain is not None)
+        pruning = cost.prune(space, measured, forced, drop_slower=config.min_gain is not None)
         space, removed = pruning.space, pruning.removed
-    return PreparedSpace(space, model, measurable, fingerprint, extreme, excluded, removed)
+    return PreparedSpace(space, measured, measurable, fingerprint, extreme, excluded, removed)

@@ -10,7 +10,7 @@ from inc_core.plugins.hookspecs import hookimpl
 if TYPE_CHECKING:
     from inc_core.history.result import TuningResult
     from inc_core.history.trial import Trial
-    from inc_core.run.runner import TuningRun
+    from inc_core.plugins.view import RunView
 
 logger = logging.getLogger("inc")
 
@@ -52,7 +52,7 @@ class TuningLogger:
 
     # Plugin side: the same messages driven by lifecycle hooks -----------------
     @hookimpl
-    def inc_tuning_start(self, run: TuningRun) -> None:
+    def inc_tuning_start(self, run: RunView) -> None:
         logger.info(
             "Tuning started: %d ops, strategy %s, baseline %.6g, target %.6g",
             len(run.space or ()),
@@ -62,7 +62,7 @@ class TuningLogger:
         )
 
     @hookimpl
-    def inc_trial_end(self, run: TuningRun, trial: Trial) -> None:
+    def inc_trial_end(self, run: RunView, trial: Trial) -> None:
         if trial.failed:
             logger.warning("Trial %d [%s] failed: %s", trial.number, trial.stage, trial.error)
             return
@@ -77,7 +77,7 @@ class TuningLogger:
         )
 
     @hookimpl
-    def inc_tuning_end(self, run: TuningRun, result: TuningResult) -> None:
+    def inc_tuning_end(self, run: RunView, result: TuningResult) -> None:
         logger.info(
             "Tuning ended after %d trials: %s; goal %s",
             len(result.trials),

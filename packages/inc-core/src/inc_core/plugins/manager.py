@@ -15,13 +15,15 @@ import os
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from inc_core.errors import PluginLoadError, UnknownNameError
-from inc_core.plugins import hookspecs
-from inc_core.strategy.registry import local_strategies
+from inc_core.plugins import hookspecs, local
+
+if TYPE_CHECKING:
+    from inc_core.execute.kinds import ExecutorKind
 
 ENTRY_POINT_GROUP = "inc.plugins"
 STRICT_ENV = "INC_PLUGINS_STRICT"
@@ -51,26 +53,38 @@ class PluginReport:
 
 
 class Registry:
-    """Name -> `Registration` for one kind (strategies or adaptors)."""
+    """Name -> `Registration` for one kind (strategies, adaptors, executors)."""
 
     def __init__(self, kind: str, base: type) -> None:
         self.kind = kind
         self.base = base
         self._items: dict[str, Registration] = {}
+        self._shadowed: dict[str, Registration] = {}  # installed entries an in-process one overrides
 
-    def add(self, name: str, cls: type, source: str) -> None:
+    def add(self, name: str, cls: type, source: str, override: bool = False) -> None:
+        """Register ``cls``; a different class under a taken name is `PluginLoadError` unless ``override``."""
         if not isinstance(name, str) or not name.isidentifier():
             raise PluginLoadError(f"{source}: {self.kind} name {name!r} must be an identifier")
         if not (isinstance(cls, type) and issubclass(cls, self.base)):
             raise PluginLoadError(f"{source}: {self.kind} {name!r} must be a subclass of {self.base.__name__}")
         existing = self._items.get(name)
         if existing is not None and existing.cls is not cls:
-            raise PluginLoadError(f"{source}: {self.kind} {name!r} is already registered by {existing.source}")
+            if not override:
+                raise PluginLoadError(f"{source}: {self.kind} {name!r} is already registered by {existing.source}")
+            if existing.source != source:
+                self._shadowed.setdefault(name, existing)
         self._items[name] = Registration(name, cls, source)
 
+    def remove(self, name: str, source: str) -> None:
+        """Drop ``name`` if ``source`` registered it, restoring what it shadowed."""
+        existing = self._items.get(name)
+        if existing is not None and existing.source == source:
+            del self._items[name]
+            shadowed = self._shadowed.pop(name, None)
+            if shadowed is not None:
+                self._items[name] = shadowed
+
     def get(self, name: str) -> Registration:
-        if self.kind == "strategy" and name in local_strategies():  # notebook registrations win
-            return Registration(name, local_strategies()[name], "<in-process>")
         try:
             return self._items[name]
         except KeyError:
@@ -83,34 +97,63 @@ class Registry:
     def __iter__(self) -> Any:
         return iter(sorted(self._items.values(), key=lambda r: r.name))
 
+    def in_order(self) -> list[Registration]:
+        """Registrations in the order they were made (core's first)."""
+        return list(self._items.values())
+
     def names(self) -> list[str]:
-        local = local_strategies() if self.kind == "strategy" else {}
-        return sorted({*self._items, *local})
+        return sorted(self._items)
 
 
 class IncPluginManager(pluggy.PluginManager):
-    """pluggy manager for project ``inc`` that also holds the strategy and adaptor registries."""
+    """pluggy manager for project ``inc`` that also holds the strategy, adaptor and executor registries.
+
+    The register hooks are historic: every plugin, registered now or later (``register``
+    or `register_plugin`), has its registrations collected once, credited to its source.
+    """
 
     def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT)
         from inc_core.adaptor.base import Adaptor
+        from inc_core.execute.kinds import ExecutorKind
         from inc_core.strategy.base import TuneStrategy
 
         self.add_hookspecs(hookspecs)
         self.strategies = Registry("strategy", TuneStrategy)
         self.adaptors = Registry("adaptor", Adaptor)
+        self.executors = Registry("executor", ExecutorKind)
         self.report = PluginReport()
+        self._source, self._override = local.IN_PROCESS, False
+        for hook, registry in (
+            (self.hook.inc_register_strategies, self.strategies),
+            (self.hook.inc_register_adaptors, self.adaptors),
+            (self.hook.inc_register_executors, self.executors),
+        ):
+            hook.call_historic(kwargs={"register": self._registrar(registry)})
 
-    def register_plugin(self, plugin: Any, name: str | None = None, source: str = "<in-process>") -> None:
-        """Register a plugin object/module and collect its strategies and adaptors now."""
-        self.register(plugin, name=name)
-        self._collect(plugin, source)
+    def _registrar(self, registry: Registry) -> Any:
+        def register(name: str, cls: type) -> None:
+            registry.add(name, cls, self._source, override=self._override)
 
-    def _collect(self, plugin: Any, source: str) -> None:
-        caller = self.subset_hook_caller  # call only this plugin's implementations
-        others = [p for p in self.get_plugins() if p is not plugin]
-        caller("inc_register_strategies", others)(register=lambda n, c: self.strategies.add(n, c, source))
-        caller("inc_register_adaptors", others)(register=lambda n, c: self.adaptors.add(n, c, source))
+        return register
+
+    def register_plugin(
+        self, plugin: Any, name: str | None = None, source: str = local.IN_PROCESS, override: bool = False
+    ) -> None:
+        """Register a plugin object/module; its strategies, adaptors and executors are credited to ``source``.
+
+        ``override``: its registrations replace installed ones of the same name (in-process strategies).
+        """
+        previous = self._source, self._override
+        self._source, self._override = source, override
+        try:
+            self.register(plugin, name=name)
+        finally:
+            self._source, self._override = previous
+
+    def executor_kinds(self) -> list[type[ExecutorKind]]:
+        """Executor kinds in registration order (core's first): what `TuningConfig.executor` may name."""
+        return [r.cls for r in self.executors.in_order()]
 
 
 def _selected(allow: set[str] | None, entry_point: importlib.metadata.EntryPoint, dist: str) -> bool:
@@ -164,6 +207,8 @@ def make_plugin_manager(
     pm.register(TuningLogger(), name="inc-logger")
     if load_installed:
         load_entry_points(pm, strict, set(allow) if allow is not None else None)
+    pm.register_plugin(local.LocalStrategies(), name="inc-in-process", override=True)  # in-process ones win
+    local.attach(pm)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from inc_core.config.loader import ConfigLoader, config_fields
 from inc_core.errors import ConfigError
 from inc_core.strategy.base import TuneStrategy
+
+if TYPE_CHECKING:
+    from inc_core.config.tuning import TuningConfig
 
 
 class SequentialTuneStrategy(TuneStrategy):
@@ -20,6 +23,14 @@ class SequentialTuneStrategy(TuneStrategy):
 
     name = "sequential"
     default_options: ClassVar[dict[str, Any]] = {"config_set": None, "sampler": None}
+
+    @classmethod
+    def run_options(cls, config: TuningConfig) -> dict[str, Any]:
+        """``strategy_kwargs`` plus the run's ``config_set`` and ``sampler`` (unless given there)."""
+        options = super().run_options(config)
+        options.setdefault("config_set", config.config_set)
+        options.setdefault("sampler", config.sampler)
+        return options
 
     def next_tune_cfg(self) -> Generator[Any, Any, None]:
         config_set = self.options["config_set"]

@@ -16,13 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from inc_core.adaptor.synthetic import SyntheticAdaptor, SyntheticModel, synthetic_accuracy
 from inc_core.api import autotune
 from inc_core.config.tuning import TuningConfig
 from inc_core.history.result import TuningResult
 from inc_core.history.trial import TrialState
 from inc_core.plugins.manager import get_plugin_manager
 from inc_core.space.space import TuningSpace
-from inc_core.testing.synthetic import SyntheticAdaptor, SyntheticModel, synthetic_accuracy
 
 CHECKS = (
     "check_proposals_in_space_and_distinct",
@@ -151,7 +151,7 @@ def _register(strategy: str | type) -> str:
     if isinstance(strategy, str):
         get_plugin_manager().strategies.get(strategy)  # unknown name -> error listing the installed ones
         return strategy
-    from inc_core.strategy.registry import strategy_registry
+    from inc_core.plugins.local import strategy_registry
 
     strategy_registry(strategy)
     return str(getattr(strategy, "name", strategy.__name__))

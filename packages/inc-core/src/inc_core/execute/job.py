@@ -1,0 +1,75 @@
+"""The worker payload: `TrialJob` turns one config into a `TrialOutcome` (quantize, evaluate, measure)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from inc_core.adaptor.base import Adaptor, Calibration
+from inc_core.errors import NotSupportedError
+from inc_core.evaluate.evaluator import Evaluator
+from inc_core.measure import timing
+from inc_core.space.tune_config import TuneConfig
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What a worker sends back for one config (``model`` only from in-process executors)."""
+
+    metrics: Mapping[str, float] | None
+    passed: bool = False
+    latency: float | None = None
+    model_size: int | None = None
+    error: str | None = None
+    model: Any = None
+    speedup: float | None = None
+
+
+@dataclass
+class TrialJob:
+    """Quantize, evaluate and (if it passes) measure one config; never raises."""
+
+    adaptor: Adaptor
+    model: Any
+    calibration: Calibration
+    evaluator: Evaluator
+    baseline: Mapping[str, float]
+    measure_latency: bool
+    keep_model: bool = True
+    benchmark_seconds: float | None = None  # cap of one paired benchmark (`inc_core.measure.timing.budget`)
+    prebuilt: Mapping[TuneConfig, Any] = field(default_factory=dict)
+    """Models the cost model already built (its presets), reused when a trial asks for one."""
+
+    def shipped(self) -> TrialJob:
+        """This job as sent to other processes: no models kept or carried."""
+        return dataclasses.replace(self, keep_model=False, prebuilt={})
+
+    def __call__(self, config: TuneConfig) -> TrialOutcome:
+        try:
+            quantized = self.prebuilt.get(config)
+            if quantized is None:
+                quantized = self.adaptor.quantize(self.model, config, self.calibration)
+        except Exception as exc:  # a quantizer failure fails this trial only
+            return TrialOutcome(None, error=f"quantization failed: {type(exc).__name__}: {exc}")
+        try:
+            metrics = self.evaluator.evaluate(quantized)
+        except Exception as exc:  # the user's eval function failed on this model
+            return TrialOutcome(None, error=f"evaluation failed: {type(exc).__name__}: {exc}")
+        passed = self.evaluator.passes(metrics, self.baseline)
+        latency = size = speedup = None
+        try:
+            if passed and self.measure_latency:
+                # Paired with fp32 in one interleaved benchmark: the ratio, not the absolute
+                # time, says whether this config is faster on a shared machine.
+                with timing.budget(self.benchmark_seconds):
+                    reference, latency = self.adaptor.benchmark_many([self.model, quantized], self.calibration)
+                speedup = reference / latency if latency else None
+            size = self.adaptor.model_size(quantized)
+        except NotSupportedError:
+            pass
+        except Exception as exc:
+            return TrialOutcome(metrics, passed, error=f"measuring objectives failed: {type(exc).__name__}: {exc}")
+        kept = quantized if self.keep_model else None
+        return TrialOutcome(metrics, passed, latency, size, model=kept, speedup=speedup)
