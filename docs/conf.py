@@ -35,9 +35,10 @@ nitpick_ignore_regex = [
     # has an API page and otherwise render as code: private modules and attributes have no page.
     ("py:obj", r".*"),
     # Names documented in prose only (internal classes seen in public signatures).
-    ("py:class", r"(inc_core\.)?(runner\.)?TuningRun|(inc_core\.plugins\.)?IncPluginManager|inc_core\.registry\.T"),
-    ("py:class", r"Constraint|EvalSpec|(inc_core\.cost\.)?CostModel|TrialCost|PreparedModel|NodeInfo"),
-    ("py:class", r"(inc_core\.run_spec\.)?(RunFile|ResolvedRun)"),
+    ("py:class", r"(inc_core\.run\.runner\.)?TuningRun|(inc_core\.plugins\.manager\.)?IncPluginManager"),
+    ("py:class", r"(inc_core\.plugins\.local\.)?T|(inc_core\.plugins\.view\.)?RunView|argparse\..*"),
+    ("py:class", r"Constraint|EvalSpec|(inc_core\.measure\.cost\.)?CostModel|TrialCost|PreparedModel|NodeInfo"),
+    ("py:class", r"(inc_core\.cli\.(run_schema|resolve_run)\.)?(RunFile|ResolvedRun)"),
     # pydantic's Annotated metadata of TuningConfig's number fields, split into "types" by autodoc
     # (the fields are documented by the table in api.md instead).
     ("py:class", r"func=.*|json_schema_input_type=.*|strict=True"),
