@@ -179,3 +179,28 @@ def test_in_process_strategies_share_the_installed_registry() -> None:
     finally:
         unregister_strategy("shadow")
     assert "shadow" not in pm.strategies
+
+
+def test_an_adaptor_whose_accepts_raises_is_skipped(tmp_path) -> None:
+    from inc_core import Adaptor, ConfigError, TuningConfig, autotune
+    from inc_core.testing import SyntheticModel, synthetic_accuracy
+
+    class BrokenAdaptor(Adaptor):
+        name = "broken"
+
+        @classmethod
+        def accepts(cls, model):
+            raise RuntimeError("probe exploded")
+
+    class Plugin:
+        @hookimpl
+        def inc_register_adaptors(self, register):
+            register("aaa_broken", BrokenAdaptor)  # sorts first: asked before the synthetic adaptor
+
+    pm = make_plugin_manager()
+    pm.register_plugin(Plugin(), name="broken-adaptor")
+    config = TuningConfig(run_dir=tmp_path / "run", max_trials=2)
+    result = autotune(SyntheticModel(4), config, synthetic_accuracy, plugin_manager=pm)
+    assert result.trials
+    with pytest.raises(ConfigError, match=r"aaa_broken.accepts\(\) failed: RuntimeError: probe exploded"):
+        autotune({"not": "a model"}, TuningConfig(run_dir=tmp_path / "other"), synthetic_accuracy, plugin_manager=pm)

@@ -20,6 +20,7 @@ from typing import Any
 
 from inc_core.cli.history import config_digest
 from inc_core.cli.summary import RunSummary, duration
+from inc_core.config.criterion import better_score, score_key
 from inc_core.errors import ConfigError
 from inc_core.history.store import HISTORY_FILE, TrialHistory
 from inc_core.history.trial import Trial
@@ -109,8 +110,8 @@ def _scores_chart(plt: Any, trials: list[Trial], result: dict[str, Any], chosen:
 def front_2d(points: list[tuple[float, float, Trial]], higher: bool) -> list[tuple[float, float, Trial]]:
     """Points not dominated on (lower x, better score), in increasing x."""
     front: list[tuple[float, float, Trial]] = []
-    for x, score, trial in sorted(points, key=lambda p: (p[0], -p[1] if higher else p[1])):
-        if not front or (score > front[-1][1] if higher else score < front[-1][1]):
+    for x, score, trial in sorted(points, key=lambda p: (p[0], score_key(p[1], higher))):
+        if not front or better_score(score, front[-1][1], higher):
             front.append((x, score, trial))
     return front
 
