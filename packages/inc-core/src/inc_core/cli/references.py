@@ -13,8 +13,6 @@ from typing import Any
 
 from inc_core.errors import ConfigError, IncError
 
-# References to user code ---------------------------------------------------------------
-
 
 def importable(folder: Path) -> None:
     """Make modules next to the run file importable here and in worker processes started later."""

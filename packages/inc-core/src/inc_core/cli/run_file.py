@@ -38,6 +38,8 @@ from inc_core.config.tuning import TuningConfig
 from inc_core.errors import ConfigError
 from inc_core.execute.kinds import ExecutorKind, forms
 
+# YAML with line numbers --------------------------------------------------------------
+
 
 def _key_lines(node: yaml.Node, path: Key, lines: dict[Key, int], source: str) -> None:
     """Record the 1-based line of every key (and list item) under ``node``; reject duplicate keys."""

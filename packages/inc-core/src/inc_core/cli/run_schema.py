@@ -87,9 +87,6 @@ class RunSpec(_Strict):
         return {"function": value} if isinstance(value, str) else value
 
 
-# YAML with line numbers --------------------------------------------------------------
-
-
 @dataclass
 class RunFile:
     """A validated run file: the typed spec, where it came from, and the line of every key."""

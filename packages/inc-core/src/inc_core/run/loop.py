@@ -71,8 +71,8 @@ class TrialLoop:
 
     def run(self, strategy: TuneStrategy) -> StopReason:
         """Keep workers busy, feed results back, stop when the monitor says; the stop reason."""
-        timeout = float(self.host.config.trial_timeout) if self.host.config.trial_timeout else None
         config = self.host.config
+        timeout = float(config.trial_timeout) if config.trial_timeout else None
         backend = make_backend(
             config.executor, config.workers, self.host.job(), self.host.executor_kinds(), timeout, config.dask_security
         )
@@ -91,7 +91,7 @@ class TrialLoop:
                 if backend.may_lose_workers and busy:
                     workers_gone_since = self._check_workers(backend, inflight, lost, workers_gone_since)
                     waited = time.monotonic() - workers_gone_since if workers_gone_since is not None else 0.0
-                    if workers_gone_since is not None and waited >= float(self.host.config.worker_wait):
+                    if workers_gone_since is not None and waited >= float(config.worker_wait):
                         logger.error(
                             "all workers lost for %.0f s; stopping (%d unfinished trial(s) stay unrecorded: "
                             "--resume runs them)",
@@ -100,7 +100,7 @@ class TrialLoop:
                         )
                         reason = StopReason.WORKERS_LOST
                         break
-                free = self.host.config.workers - len(inflight) - len(lost)
+                free = config.workers - len(inflight) - len(lost)
                 budget = self.host.monitor.budget_left() - len(inflight) - len(lost)
                 proposals: list[Proposal] = strategy.ask(min(free, budget)) if free > 0 and budget > 0 else []
                 for proposal in proposals:
