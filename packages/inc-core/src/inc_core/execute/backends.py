@@ -239,7 +239,8 @@ def check_reachable(spec: Any) -> None:
         ) from None
 
 
-def _dask_client(spec: str, workers: int, security: Any = None) -> tuple[Any, Any]:
+def dask_client(spec: str, workers: int, security: Any = None) -> tuple[Any, Any]:
+    """A Dask client for ``spec`` (a LocalCluster of ``workers`` processes for ``dask``) and its cluster, if owned."""
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:

@@ -24,8 +24,8 @@ from inc_core.execute.backends import (
     InstalledJobBackend,
     ShippedJobBackend,
     TrialBackend,
-    _dask_client,
     check_reachable,
+    dask_client,
     dask_security,
     serialise_job,
 )
@@ -134,7 +134,7 @@ class Dask(ExecutorKind):
     @classmethod
     def make(cls, spec: Any, workers: int, job: TrialJob, trial_timeout: float | None, security: Any) -> TrialBackend:
         serialise_job(job, spec)  # fail early with a clear message
-        client, cluster = _dask_client(spec, workers, security)
+        client, cluster = dask_client(spec, workers, security)
         return DaskBackend(client, job.shipped(), owned=True, cluster=cluster)
 
 

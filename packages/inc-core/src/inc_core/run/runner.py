@@ -143,7 +143,7 @@ class TuningRun(RunSettings):
                 return self._finish(StopReason.EMPTY_SPACE)
             self.strategy = self._make_strategy(history)
             self.pm.hook.inc_tuning_start(run=self)
-            reason = TrialLoop(self, history).run(self.strategy)
+            reason = self.drive(self.strategy)
             return self._finish(reason)
         finally:
             self._close()
@@ -243,7 +243,7 @@ class TuningRun(RunSettings):
             self._best_model = (trial.config, model)
 
     def drive(self, strategy: TuneStrategy) -> StopReason:
-        """Run ``strategy`` to its stop reason (INC's `TuneStrategy.traverse` calls this)."""
+        """Run ``strategy`` to its stop reason in this run's loop (also INC's `TuneStrategy.traverse`)."""
         assert self.history is not None
         return TrialLoop(self, self.history).run(strategy)
 
