@@ -113,6 +113,7 @@ def trial_record(trial: Any, default_recipes: dict[str, Any]) -> dict[str, Any]:
         "passed": trial.passed,
         "met": trial.met,
         "speedup": trial.speedup,
+        "speedup_error": trial.speedup_error,
         "float_ops": len(config.float_ops()),
         "config": describe(config, default_recipes),
         "error": (trial.error or "")[:200] or None,

@@ -6,10 +6,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from benchmarks.shipping_cases import CASE_NAMES
+from inc_core import TuningConfig
 
 AUTO_TARGET_EVALS = 10
+MIN_GAIN = TuningConfig.model_fields["min_gain"].default
+"""The default ``min_gain`` the benchmark runs with."""
 ORACLE_TARGET_EVALS = 6
-MIN_SPEEDUP = {"efficientnet-onnx": 1.3, "efficientnet-torch": 1.3, "bert-onnx": 1.5}
+MIN_SPEEDUP = {"efficientnet-onnx": 1.3, "efficientnet-torch-compile": 1.3, "bert-onnx": 1.5}
+REPORTED_ONLY = {
+    "efficientnet-torch": "eager PyTorch runs static int8 convs through reference quantize/dequantize ops, "
+    "slower than fp32; the int8 kernels come with torch.compile (efficientnet-torch-compile)",
+}
+"""Cases shown for comparison, with why they carry no speed-up target."""
 
 
 def _x(value: float | None, digits: int = 2) -> str:
@@ -72,11 +80,22 @@ def targets(rows: list[dict[str, Any]], oracles: dict[str, Any]) -> list[str]:
     lines = []
     for r in [r for r in rows if r["strategy"] == "auto"]:
         name, speed = r["case"], _speedup(r, "2t")
+        if name in REPORTED_ONLY:
+            lines.append(f"- {name}: no target ({REPORTED_ONLY[name]}); auto met={r['met']} in {r['evals']} "
+                         f"evaluations, speed-up {_x(speed)} at 2 threads")  # fmt: skip
+            continue
         if name in oracles:
-            bound = oracles[name]["fewest_float_ops"]
-            ok = r["met"] and r["evals"] <= ORACLE_TARGET_EVALS and (r["float_ops"] or 0) <= bound
-            text = (f"auto met={r['met']} in {r['evals']} evaluations (<= {ORACLE_TARGET_EVALS}) with "
-                    f"{r['float_ops']} float ops (oracle {bound})")  # fmt: skip
+            bound, oracle_speed = oracles[name]["fewest_float_ops"], oracles[name]["2t"]["speedup"]
+            if oracle_speed < 1.0 + MIN_GAIN:  # the fewest-float config is no faster: nothing can meet the goal
+                ok = not r["met"] and r["evals"] <= ORACLE_TARGET_EVALS
+                text = (f"the oracle config runs at {_x(oracle_speed)} of fp32 at 2 threads, so no config "
+                        f"can meet the goal; auto met={r['met']} in {r['evals']} evaluations "
+                        f"(<= {ORACLE_TARGET_EVALS}), best passing config {r['float_ops']} float ops "
+                        f"(oracle {bound})")  # fmt: skip
+            else:
+                ok = r["met"] and r["evals"] <= ORACLE_TARGET_EVALS and (r["float_ops"] or 0) <= bound
+                text = (f"auto met={r['met']} in {r['evals']} evaluations (<= {ORACLE_TARGET_EVALS}) with "
+                        f"{r['float_ops']} float ops (oracle {bound})")  # fmt: skip
         else:
             need = MIN_SPEEDUP.get(name, 1.0)
             ok = r["met"] and r["evals"] <= AUTO_TARGET_EVALS and speed is not None and speed >= need
@@ -102,7 +121,8 @@ def auto_trials(rows: list[dict[str, Any]]) -> list[str]:
         for t in r["trials"]:
             score = "—" if t["score"] is None else f"{t['score']:.4f}"
             verdict = "met" if t["met"] else ("passed" if t["passed"] else ("failed" if t["error"] else "below"))
-            speed = "" if t["speedup"] is None else f", {t['speedup']:.2f}x"
+            noise = f" ±{t['speedup_error']:.0%}" if t.get("speedup_error") else ""
+            speed = "" if t["speedup"] is None else f", {t['speedup']:.2f}x{noise}"
             lines.append(f"{t['number']}. `{t['stage'] or '-'}` {t['config']} → {score} {verdict}{speed}")
         lines.append("")
     return lines

@@ -40,6 +40,20 @@ def test_a_passing_config_meets_only_with_enough_gain() -> None:
     assert reason.startswith(NO_GAIN) and "needed +5.0%" in reason
 
 
+def test_a_gain_inside_the_timing_noise_does_not_meet_the_goal() -> None:
+    """1.08x measured with a 3% standard error could be 1.02x: judged at the lower bound, not met."""
+    objectives = Objectives({"latency": 1.0}, baseline_latency=1.0)
+    config = TuneConfig({"a": INT8, "b": FP32})
+    noisy = passing(config, latency=0.93, speedup=1.08).with_(speedup_error=0.03)
+    steady = noisy.with_(speedup_error=0.005)
+    goal = Goal(objectives, 0.05)
+    judged = goal.judge(noisy)
+    assert not judged.met and judged.gain == pytest.approx(0.08)  # the measured gain is still reported
+    assert goal.judge(steady).met
+    assert "timing noise" in goal.reason_not_met([judged])
+    assert Goal(objectives, None).judge(noisy).met  # accuracy-only: no gain to doubt
+
+
 @pytest.mark.parametrize("value", [-0.1, "fast", float("nan")])
 def test_bad_min_gain_is_a_config_error_naming_the_field(value) -> None:
     with pytest.raises((ConfigError, ValueError), match="min_gain"):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import time
 
-from inc_core.measure.timing import interleaved_latency, median_latency
+from inc_core.measure.timing import interleaved_latency, median_latency, recorded_errors
 
 
 def test_warmup_is_not_timed_and_the_median_ignores_outliers() -> None:
@@ -59,6 +59,34 @@ def test_a_fast_model_is_timed_for_min_seconds_not_stopped_by_the_round_cap() ->
     started = time.perf_counter()
     interleaved_latency([fast, fast], warmup=0, max_repetitions=10, min_seconds=0.2, rel_precision=0)
     assert time.perf_counter() - started >= 0.2 and calls["n"] > 20
+
+
+def test_bursty_load_widens_the_recorded_error() -> None:
+    """A burst of load that slows one run for 20 consecutive rounds of 100: a robust per-round
+    error ignores those rounds as outliers, the block medians show the ratio is not settled."""
+    rounds = {"n": 0}
+
+    def a() -> None:
+        rounds["n"] += 1
+        time.sleep(0.0005)
+
+    def b() -> None:
+        time.sleep(0.0005 * (1.4 if 40 <= rounds["n"] < 60 else 1.0))
+
+    def c() -> None:
+        time.sleep(0.0005)
+
+    kwargs = {"warmup": 0, "min_repetitions": 100, "max_repetitions": 100, "min_seconds": 0, "rel_precision": 0}
+    with recorded_errors() as bursty:
+        interleaved_latency([a, b], **kwargs)
+    with recorded_errors() as steady:
+        interleaved_latency([a, c], **kwargs)
+    assert len(bursty) == len(steady) == 2
+    assert bursty[1] > 2 * steady[1] and bursty[1] > 0.03
+    with recorded_errors() as outside:
+        pass
+    interleaved_latency([a, c], **kwargs)
+    assert outside == []  # only calls inside the block report
 
 
 def test_the_benchmark_cap_comes_from_the_environment(monkeypatch) -> None:

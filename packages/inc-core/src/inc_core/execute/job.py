@@ -25,6 +25,7 @@ class TrialOutcome:
     error: str | None = None
     model: Any = None
     speedup: float | None = None
+    speedup_error: float | None = None
 
 
 @dataclass
@@ -58,18 +59,19 @@ class TrialJob:
         except Exception as exc:  # the user's eval function failed on this model
             return TrialOutcome(None, error=f"evaluation failed: {type(exc).__name__}: {exc}")
         passed = self.evaluator.passes(metrics, self.baseline)
-        latency = size = speedup = None
+        latency = size = speedup = speedup_error = None
         try:
             if passed and self.measure_latency:
                 # Paired with fp32 in one interleaved benchmark: the ratio, not the absolute
                 # time, says whether this config is faster on a shared machine.
-                with timing.budget(self.benchmark_seconds):
+                with timing.budget(self.benchmark_seconds), timing.recorded_errors() as errors:
                     reference, latency = self.adaptor.benchmark_many([self.model, quantized], self.calibration)
                 speedup = reference / latency if latency else None
+                speedup_error = errors[1] if len(errors) == 2 else None
             size = self.adaptor.model_size(quantized)
         except NotSupportedError:
             pass
         except Exception as exc:
             return TrialOutcome(metrics, passed, error=f"measuring objectives failed: {type(exc).__name__}: {exc}")
         kept = quantized if self.keep_model else None
-        return TrialOutcome(metrics, passed, latency, size, model=kept, speedup=speedup)
+        return TrialOutcome(metrics, passed, latency, size, model=kept, speedup=speedup, speedup_error=speedup_error)

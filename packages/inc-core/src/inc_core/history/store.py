@@ -35,6 +35,7 @@ RETRYABLE = (INTERRUPTED, CANCELLED)
 """Errors that say a trial never really ran: a resumed run evaluates those configs again."""
 
 TABLES = ("meta", "trials", "sensitivity")
+ADDED_COLUMNS = ("speedup", "speedup_error")  # trials columns newer than format 1: added on open
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE trials (
@@ -51,7 +52,8 @@ CREATE TABLE trials (
     error TEXT,
     started_at REAL NOT NULL,
     ended_at REAL,
-    speedup REAL
+    speedup REAL,
+    speedup_error REAL
 );
 CREATE TABLE sensitivity (
     method TEXT NOT NULL,
@@ -134,8 +136,9 @@ class TrialHistory:
             if missing:
                 raise HistoryError(f"{self.path}: table {missing[0]!r} is missing; the history is incomplete")
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(trials)")}
-            if "speedup" not in columns:  # histories written before paired speed-ups were recorded
-                self._db.execute("ALTER TABLE trials ADD COLUMN speedup REAL")
+            for column in ADDED_COLUMNS:  # histories written before these were recorded
+                if column not in columns:
+                    self._db.execute(f"ALTER TABLE trials ADD COLUMN {column} REAL")
         version = self.get_meta("format_version")
         if version is None:
             if existed:
@@ -220,7 +223,7 @@ class TrialHistory:
         """Record a trial's result, durable in ``history.sqlite`` itself before this returns."""
         self._write(
             "UPDATE trials SET state=?, metrics=?, score=?, passed=?, latency=?, model_size=?, error=?, "
-            "ended_at=?, speedup=? WHERE number=?",
+            "ended_at=?, speedup=?, speedup_error=? WHERE number=?",
             (
                 trial.state.value,
                 json.dumps(dict(trial.metrics)),
@@ -231,6 +234,7 @@ class TrialHistory:
                 trial.error,
                 trial.ended_at or time.time(),
                 trial.speedup,
+                trial.speedup_error,
                 trial.number,
             ),
         )
@@ -247,12 +251,12 @@ class TrialHistory:
         """Every recorded trial, in start order; `HistoryError` naming the first unreadable row."""
         rows = self._read(
             "SELECT number, seq, stage, state, config, metrics, score, passed, latency, model_size, error, "
-            "started_at, ended_at, speedup FROM trials ORDER BY number"
+            "started_at, ended_at, speedup, speedup_error FROM trials ORDER BY number"
         )
         return [self._row_to_trial(row) for row in rows]
 
     def _row_to_trial(self, row: Sequence[Any]) -> Trial:
-        number, seq, stage, state, config, metrics, score, passed, latency, size, error, started, ended, speedup = row
+        number, seq, stage, state, config, metrics, score, passed, latency, size, error, started, ended, *paired = row
         where = f"{self.path}: trial {number}"
         try:
             trial_state = TrialState(state)
@@ -282,7 +286,8 @@ class TrialHistory:
             passed=bool(passed),
             latency=latency,
             model_size=size,
-            speedup=speedup,
+            speedup=paired[0],
+            speedup_error=paired[1],
             error=error,
             started_at=started,
             ended_at=ended or 0.0,

@@ -25,7 +25,8 @@ class Trial:
     ``score`` is the scalar accuracy (see `Evaluator.score`); ``passed``: it meets the
     accuracy criterion. ``latency`` in seconds, ``model_size`` in bytes, both None when
     not measured. ``speedup``: fp32 latency / this latency, timed interleaved in one
-    benchmark (a paired ratio); ``compression``: fp32 size / this size; ``gain``: the
+    benchmark (a paired ratio), ``speedup_error`` its relative standard error (log scale;
+    None when the adaptor's benchmark does not report one); ``compression``: fp32 size / this size; ``gain``: the
     weighted objective's improvement over fp32 (0.4 = 1.4x better); ``met``: it meets
     the goal — passed, and a gain of at least ``min_gain`` (see `inc_core.evaluate.goal`).
     """
@@ -41,6 +42,7 @@ class Trial:
     latency: float | None = None
     model_size: int | None = None
     speedup: float | None = None
+    speedup_error: float | None = None
     compression: float | None = None
     gain: float | None = None
     met: bool = False
@@ -73,6 +75,7 @@ class Trial:
             "latency": self.latency,
             "model_size": self.model_size,
             "speedup": self.speedup,
+            "speedup_error": self.speedup_error,
             "compression": self.compression,
             "gain": self.gain,
             "met": self.met,
@@ -96,6 +99,7 @@ class Trial:
             latency=data.get("latency"),
             model_size=data.get("model_size"),
             speedup=data.get("speedup"),
+            speedup_error=data.get("speedup_error"),
             compression=data.get("compression"),
             gain=data.get("gain"),
             met=bool(data.get("met")),

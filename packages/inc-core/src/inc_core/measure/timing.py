@@ -1,12 +1,16 @@
 """Latency measurement shared by adaptors.
 
 `median_latency` times one callable. `interleaved_latency` times several round-robin
-(a, b, a, b, ...) and estimates each one's ratio to the first *within each round*, so
-load from other processes on a shared machine, which slows neighbouring calls alike,
-cancels out of the ratio — what "faster than fp32" means. Repetitions adapt to the
-model and the noise: rounds go on until every ratio is known to ``rel_precision``
-(a robust standard error), so a quiet machine needs a few rounds and a 50 µs model
-gets hundreds of runs in the time a 500 ms model gets a handful.
+(a, b, b, a, a, b, ...: the order flips every round, so being first in a round, warm
+caches or not, favours no one) and estimates each one's ratio to the first *within
+each round*, so load from other processes on a shared machine, which slows
+neighbouring calls alike, cancels out of the ratio — what "faster than fp32" means.
+Repetitions adapt to the model and the noise: rounds go on until every ratio is known
+to ``rel_precision``, so a quiet machine needs a few rounds and a 50 µs model gets
+hundreds of runs in the time a 500 ms model gets a handful. The error of a ratio is
+the larger of a robust per-round standard error and one from block medians (bursts of
+load last many rounds of a fast model, so rounds are not independent samples);
+`recorded_errors` hands it to the caller, which judges a gain against it.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ _MEDIAN_SE = 1.2533  # standard error of a median / (sigma / sqrt(n)) for normal
 _MAD_SIGMA = 1.4826  # sigma / median absolute deviation for normal noise
 DEFAULT_MAX_SECONDS = 10.0
 MAX_SECONDS_VARIABLE = "INC_BENCHMARK_MAX_SECONDS"
+_BLOCKS = 10  # block medians for the error of a ratio under bursty load
 _max_seconds: contextvars.ContextVar[float | None] = contextvars.ContextVar("inc_benchmark_seconds", default=None)
+_errors: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("inc_benchmark_errors", default=None)
 
 
 def benchmark_cap() -> float:
@@ -67,6 +73,20 @@ def budget(seconds: float | None) -> Iterator[None]:
         _max_seconds.reset(token)
 
 
+@contextlib.contextmanager
+def recorded_errors() -> Iterator[list[float]]:
+    """Inside the block, each `interleaved_latency` call leaves its runs' relative standard
+    errors (log scale; the first run's of its median, the others' of their ratio to the
+    first) in the yielded list, so core learns how sure a speed-up is through any adaptor
+    that times with `interleaved_latency`; it stays empty for one that does not."""
+    sink: list[float] = []
+    token = _errors.set(sink)
+    try:
+        yield sink
+    finally:
+        _errors.reset(token)
+
+
 def median_latency(run: Callable[[], object], warmup: int = 3, repetitions: int = 20) -> float:
     """Median seconds of ``run()`` over ``repetitions`` timed calls after ``warmup`` untimed ones."""
     for _ in range(max(0, warmup)):
@@ -85,7 +105,7 @@ def interleaved_latency(
     warmup: int = 2,
     min_repetitions: int = 5,
     max_repetitions: int = 200,
-    min_seconds: float = 0.15,
+    min_seconds: float = 0.3,
     max_seconds: float | None = None,
     rel_precision: float = 0.02,
 ) -> list[float]:
@@ -93,9 +113,9 @@ def interleaved_latency(
 
     The first run's value is its median; every other run's is that median times the
     median of its per-round ratio to the first run. After at least ``min_repetitions``
-    rounds and ``min_seconds``, stops once every ratio's robust standard error (of a
-    single run: its median's) is below ``rel_precision`` or ``max_repetitions`` rounds
-    are done; always at ``max_seconds`` (default: the current `budget`, else `benchmark_cap`).
+    rounds and ``min_seconds``, stops once every ratio's standard error (of a single run:
+    its median's) is below ``rel_precision`` or ``max_repetitions`` rounds are done;
+    always at ``max_seconds`` (default: the current `budget`, else `benchmark_cap`).
     """
     if not runs:
         return []
@@ -106,12 +126,13 @@ def interleaved_latency(
     times: list[list[float]] = [[] for _ in runs]
     started = time.perf_counter()
     round_number = 0
+    order = list(range(len(runs)))
     while True:
         round_number += 1
-        for run, bucket in zip(runs, times, strict=True):
+        for index in order if round_number % 2 else reversed(order):
             start = time.perf_counter()
-            run()
-            bucket.append(max(time.perf_counter() - start, 1e-9))
+            runs[index]()
+            times[index].append(max(time.perf_counter() - start, 1e-9))
         spent = time.perf_counter() - started
         if spent >= limit:
             break
@@ -121,6 +142,9 @@ def interleaved_latency(
             break
         if round_number % max(1, round_number // 20) == 0 and _precise(times, rel_precision):
             break  # checked every ~5% more rounds: thousands of rounds of a fast model stay cheap
+    sink = _errors.get()
+    if sink is not None:
+        sink[:] = _errors_of(times)
     base = float(statistics.median(times[0]))
     return [base, *(base * math.exp(statistics.median(_log_ratios(t, times[0]))) for t in times[1:])]
 
@@ -130,13 +154,27 @@ def _log_ratios(times: Sequence[float], reference: Sequence[float]) -> list[floa
 
 
 def _relative_error(logs: Sequence[float]) -> float:
-    """Robust standard error of the median of ``logs`` (log scale: a relative error)."""
+    """Standard error of the median of ``logs`` (log scale: a relative error).
+
+    The larger of the robust per-sample error (MAD) and the spread of the medians of
+    `_BLOCKS` consecutive blocks: a burst of load on a shared machine shifts many
+    neighbouring rounds together, which per-sample statistics take for precision.
+    """
     centre = statistics.median(logs)
     mad = statistics.median(abs(x - centre) for x in logs)
-    return _MEDIAN_SE * _MAD_SIGMA * mad / math.sqrt(len(logs))
+    error = _MEDIAN_SE * _MAD_SIGMA * mad / math.sqrt(len(logs))
+    size = len(logs) // _BLOCKS
+    if size >= 3:
+        medians = [statistics.median(logs[i * size : (i + 1) * size]) for i in range(_BLOCKS)]
+        error = max(error, statistics.stdev(medians) / math.sqrt(_BLOCKS))
+    return error
+
+
+def _errors_of(times: Sequence[Sequence[float]]) -> list[float]:
+    first = _relative_error([math.log(t) for t in times[0]])
+    return [first, *(_relative_error(_log_ratios(t, times[0])) for t in times[1:])]
 
 
 def _precise(times: Sequence[Sequence[float]], tolerance: float) -> bool:
-    if len(times) == 1:
-        return _relative_error([math.log(t) for t in times[0]]) <= tolerance
-    return all(_relative_error(_log_ratios(t, times[0])) <= tolerance for t in times[1:])
+    errors = _errors_of(times)
+    return all(e <= tolerance for e in (errors if len(times) == 1 else errors[1:]))

@@ -247,7 +247,7 @@ class TrialLoop:
                 error=outcome.error,
                 ended_at=ended,
             )
-        finished = self.host.goal.judge(finished.with_(speedup=outcome.speedup))
+        finished = self.host.goal.judge(finished.with_(speedup=outcome.speedup, speedup_error=outcome.speedup_error))
         self.host.monitor.add_trial_result()
         self.history.record_end(finished)
         self.host.record(finished, strategy, outcome.model)
