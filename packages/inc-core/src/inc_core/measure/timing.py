@@ -1,10 +1,10 @@
 """Latency measurement shared by adaptors.
 
 `median_latency` times one callable. `interleaved_latency` times several round-robin
-(a, b, b, a, a, b, ...: the order flips every round, so being first in a round, warm
-caches or not, favours no one) and estimates each one's ratio to the first *within
-each round*, so load from other processes on a shared machine, which slows
-neighbouring calls alike, cancels out of the ratio — what "faster than fp32" means.
+(a, b, a, b, ...: no model runs twice in a row, so none is timed with caches warm from
+itself) and estimates each one's ratio to the first *within each round*, so load from
+other processes on a shared machine, which slows neighbouring calls alike, cancels
+out of the ratio — what "faster than fp32" means.
 Repetitions adapt to the model and the noise: rounds go on until every ratio is known
 to ``rel_precision``, so a quiet machine needs a few rounds and a 50 µs model gets
 hundreds of runs in the time a 500 ms model gets a handful. The error of a ratio is
@@ -126,13 +126,12 @@ def interleaved_latency(
     times: list[list[float]] = [[] for _ in runs]
     started = time.perf_counter()
     round_number = 0
-    order = list(range(len(runs)))
     while True:
         round_number += 1
-        for index in order if round_number % 2 else reversed(order):
+        for run, bucket in zip(runs, times, strict=True):
             start = time.perf_counter()
-            runs[index]()
-            times[index].append(max(time.perf_counter() - start, 1e-9))
+            run()
+            bucket.append(max(time.perf_counter() - start, 1e-9))
         spent = time.perf_counter() - started
         if spent >= limit:
             break
