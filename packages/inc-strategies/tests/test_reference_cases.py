@@ -189,3 +189,28 @@ def test_basic_block_wise_fallback_goes_last_block_first_accumulated(tune_script
     assert result.trials[1].config.float_ops() == ["layer.2.add.4", "layer.2.add.5"]
     assert result.best_config.float_ops() == [f"layer.{i // 2}.add.{i}" for i in range(2, 6)]
     assert result.met_goal and len(result.trials) == 3
+
+
+def test_conservative_splits_a_failing_group_whose_unit_holds_a_float_only_op(context_for) -> None:
+    """A MatMul shares its quantized tensor with a Relu whose quantized options the cost model
+    dropped: splitting the failing matmul group quantizes the MatMul, leaves the Relu float."""
+    from inc_core import Capability, OpOption, OpSpec, TrialState, TuningSpace
+    from inc_core.history.trial import Trial
+    from inc_strategies.conservative import ConservativeTuneStrategy
+
+    int8, fp32 = OpOption("int8", "static", {}), OpOption.float("fp32")
+    ops = (
+        OpSpec("m1", "MatMul", (int8, fp32)),
+        OpSpec("m2", "MatMul", (int8, fp32)),
+        OpSpec("relu", "Relu", (fp32,)),
+    )
+    space = TuningSpace(Capability(ops, groups=(("m2", "relu"),)))
+    strategy = ConservativeTuneStrategy(space, context_for(SyntheticModel(3, "flat", seed=0)))
+    proposals = []
+    while batch := strategy.ask(1):
+        for number, proposal in enumerate(batch, start=len(proposals) + 1):
+            proposals.append(proposal.config)
+            failed = Trial(number, proposal.config, proposal.seq, state=TrialState.COMPLETE, score=0.0)
+            strategy.tell(failed)
+    assert all(config["relu"] == fp32 for config in proposals)
+    assert any(config["m2"] == int8 and config["m1"] == fp32 for config in proposals)  # the half with the unit

@@ -47,7 +47,8 @@ class ConservativeTuneStrategy(TuneStrategy):
                 continue
             halves = [units[: len(units) // 2], units[len(units) // 2 :]]
             for half in halves:
-                ops = [name for unit in half for name in unit]
+                # A unit may pair an op with one that has no quantized option left (pruned by the cost model).
+                ops = [name for unit in half for name in unit if self.space.op(name).quantized_options]
                 candidate = current.replace({name: self.space.op(name).quantized_options[0] for name in ops})
                 if candidate == current:
                     continue
