@@ -29,6 +29,15 @@ def _speedup(row: dict[str, Any], threads: str) -> float | None:
     return timing["speedup"] if timing else None
 
 
+def _speedup_cell(row: dict[str, Any], threads: str) -> str:
+    """The median paired speed-up, with the range of the repeated measurements when there were several."""
+    timing = row.get(threads)
+    if not timing:
+        return "—"
+    spread = timing.get("speedup_range")
+    return _x(timing["speedup"]) + (f" ({spread[0]:.2f}-{spread[1]:.2f})" if spread else "")
+
+
 def _ordered(rows: list[dict[str, Any]], strategies: Sequence[str]) -> list[dict[str, Any]]:
     rank = {s: i for i, s in enumerate(strategies)}
     return sorted(rows, key=lambda r: (CASE_NAMES.index(r["case"]), rank.get(r["strategy"], len(rank)), r["strategy"]))
@@ -49,8 +58,8 @@ def table(rows: list[dict[str, Any]], strategies: Sequence[str]) -> list[str]:
         if r.get("cost_model_s") is not None:
             overhead += f" ({r['cost_model_s']:.1f} / {r['eval_s']:.1f} in {r['eval_calls']})"
         lines.append(
-            f"| {r['case']} | {r['strategy']} | {evals} | {met} | {score} | {_x(_speedup(r, '1t'))} "
-            f"| {_x(_speedup(r, '2t'))} | {_x(r['size_ratio'], 1)} | {floats} | {overhead} | {r['wall_s']:.0f} "
+            f"| {r['case']} | {r['strategy']} | {evals} | {met} | {score} | {_speedup_cell(r, '1t')} "
+            f"| {_speedup_cell(r, '2t')} | {_x(r['size_ratio'], 1)} | {floats} | {overhead} | {r['wall_s']:.0f} "
             f"| {r['best_config']} |"
         )
     return lines
@@ -150,7 +159,9 @@ def render(results: dict[str, Any], strategies: Sequence[str]) -> str:
         "*evals*: trials evaluated (cap); *met*: `TuningResult.met_goal`; *score*: the tuned model's metric "
         "(fp32 = 1.0); *speed-up*: fp32 latency / tuned latency measured by the benchmark after the run, both "
         "models timed round-robin in one process (`inc_core.measure.timing.interleaved_latency`, "
-        "one calibration batch); "
+        "one calibration batch), the median of 3 such measurements with fresh sessions (their range in "
+        "brackets: on the sub-ms examples at 2 threads it spans tens of percent, so read those rows as "
+        "\"about fp32\"); "
         "*size ratio*: fp32 bytes / tuned bytes; *float ops*: ops the tuned config leaves in a float dtype / "
         "ops in the space; *overhead*: share of the run's wall time spent outside the user's eval function "
         "(quantize, calibration, sensitivity, benchmarks, strategy), with the seconds of the cost model and of the "

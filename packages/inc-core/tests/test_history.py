@@ -31,6 +31,27 @@ def test_trials_round_trip_through_a_real_sqlite_file(tmp_path) -> None:
     assert "op3" in raw and "op1" not in raw  # stored as a delta from the default config
 
 
+def test_paired_speedup_and_its_error_survive_a_history_written_before_the_error_column(tmp_path) -> None:
+    with TrialHistory.in_run_dir(tmp_path) as history:
+        history.set_default_config(DEFAULT)
+        trial = finished(1, DEFAULT, passed=True, speedup=1.4, speedup_error=0.03)
+        history.record_start(trial.with_(state=TrialState.RUNNING))
+        history.record_end(trial)
+    with TrialHistory.in_run_dir(tmp_path) as reopened:
+        [loaded] = reopened.trials()
+    assert (loaded.speedup, loaded.speedup_error) == (1.4, 0.03)
+    db = sqlite3.connect(tmp_path / "history.sqlite")
+    db.execute("ALTER TABLE trials DROP COLUMN speedup_error")  # as a history from before the column
+    db.commit()
+    db.close()
+    with TrialHistory.in_run_dir(tmp_path) as old:
+        [loaded] = old.trials()
+        old.record_end(finished(1, DEFAULT, passed=True, speedup=1.2, speedup_error=0.05))
+        [updated] = old.trials()
+    assert loaded.speedup == 1.4 and loaded.speedup_error is None
+    assert updated.speedup_error == 0.05
+
+
 def test_each_trial_is_durable_before_the_next(tmp_path) -> None:
     history = TrialHistory.in_run_dir(tmp_path)
     history.set_default_config(DEFAULT)
