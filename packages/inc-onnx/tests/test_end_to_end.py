@@ -206,3 +206,24 @@ def test_auto_tries_calibration_methods_before_falling_back(tmp_path: Path) -> N
     assert result.best_config.recipes["act_algorithm"] in ("entropy", "percentile")
     assert any(t.stage.startswith("calibration methods") for t in result.trials)
     assert len(result.trials) <= 4
+
+
+def test_a_latency_verdict_carries_the_benchmarks_error_and_is_judged_at_its_lower_bound(tmp_path: Path) -> None:
+    """With the latency objective every passing trial's paired speed-up comes with its standard
+    error (from the ORT benchmark, through core), kept in the history; a met trial's speed-up
+    two errors down still beats ``min_gain``."""
+    import math
+
+    from inc_core import TrialHistory
+    from inc_core.evaluate.goal import CONFIDENCE_Z
+
+    result = _tune(DIGITS, tmp_path, strategy="basic", objectives={"latency": 1.0}, max_trials=4)
+    passed = [t for t in result.trials if t.passed]
+    assert passed, [(t.number, t.score, t.error) for t in result.trials]
+    assert all(t.speedup and t.speedup_error and t.speedup_error > 0 for t in passed)
+    for trial in result.trials:
+        if trial.met:
+            assert trial.speedup * math.exp(-CONFIDENCE_Z * trial.speedup_error) >= 1.0 + 0.05
+    with TrialHistory.in_run_dir(tmp_path / "run") as history:
+        stored = {t.number: t.speedup_error for t in history.trials()}
+    assert all(stored[t.number] == t.speedup_error for t in passed)
