@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import time
+
 import pytest
 
 from inc_core import ConfigError, OpOption, TuneConfig, TuningConfig, TuningSpace, autotune
@@ -9,6 +12,7 @@ from inc_core.config.objectives import Objectives
 from inc_core.evaluate.goal import NO_GAIN, Goal
 from inc_core.history.trial import Trial, TrialState
 from inc_core.measure.cost import CostModel, PresetCost, kinds, preset, prune
+from inc_core.measure.timing import interleaved_latency, pooled
 from inc_core.testing import SyntheticAdaptor, SyntheticModel, synthetic_accuracy
 
 INT8 = OpOption("int8", "static", {})
@@ -176,3 +180,56 @@ def test_a_forced_slower_mode_is_kept_with_one_warning(tmp_path, caplog) -> None
     assert len(warnings) == 1
     assert {o.mode for o in result.trials[0].config.values()} == {"static"}
     assert not result.met_goal and "faster" in result.reason
+
+
+class SleepTimedTrials(SyntheticAdaptor):
+    """Trial benchmarks (fp32 vs one candidate) timed for real by `interleaved_latency` on spins:
+    the candidate takes ``1 / speedup`` of fp32's time, each call off by up to ``jitter``."""
+
+    def __init__(self, speedup: float, jitter: float) -> None:
+        super().__init__(noise=0.0)
+        self.speedup, self.jitter, self.trial_benchmarks = speedup, jitter, 0
+        self.rng = random.Random(0)
+
+    def benchmark_many(self, models, calibration):
+        if len(models) != 2:  # the cost model's presets: the synthetic latency model
+            return super().benchmark_many(models, calibration)
+        self.trial_benchmarks += 1
+
+        def candidate() -> None:
+            busy(0.002 / self.speedup * self.rng.uniform(1 - self.jitter, 1 + self.jitter))
+
+        return interleaved_latency([lambda: busy(0.002), candidate], max_repetitions=400)
+
+
+def busy(seconds: float) -> None:
+    """Spin for ``seconds`` (a sleep wakes up late by a varying amount; a spin does not)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+@pytest.mark.parametrize(("speedup", "jitter", "benchmarks"), [(1.06, 0.5, 2), (3.0, 0.0, 1)])
+def test_an_undecided_speedup_is_measured_again_before_the_verdict(tmp_path, speedup, jitter, benchmarks) -> None:
+    """1.06x with wide noise straddles min_gain=5%: a second, longer benchmark is pooled with
+    the first. 3x is decided at once."""
+    adaptor = SleepTimedTrials(speedup, jitter)
+    config = TuningConfig(strategy="basic", run_dir=tmp_path / "run", max_trials=1)
+    result = autotune(SyntheticModel(4, "flat"), config, synthetic_accuracy, adaptor=adaptor)
+    [trial] = result.trials
+    assert trial.passed and adaptor.trial_benchmarks == benchmarks
+    assert trial.speedup_error is not None and trial.speedup == pytest.approx(speedup, rel=0.15)
+    if benchmarks == 1:
+        assert trial.met
+
+
+def test_undecided_means_min_gain_inside_the_interval_and_pooling_narrows_it() -> None:
+    goal = Goal(Objectives({"latency": 1.0}, baseline_latency=1.0), 0.05)
+    config = TuneConfig({"a": INT8})
+    trial = passing(config, latency=0.9, speedup=1.06)
+    assert goal.undecided(trial.with_(speedup_error=0.02))  # 1.02 .. 1.10
+    assert not goal.undecided(trial.with_(speedup_error=0.002))  # 1.056 .. 1.064: surely above
+    assert not goal.undecided(trial.with_(speedup=1.5, speedup_error=0.02))
+    assert not Goal(goal.objectives, None).undecided(trial.with_(speedup_error=0.02))
+    ratio, error = pooled([(1.06, 0.02), (1.10, 0.02)])
+    assert ratio == pytest.approx((1.06 * 1.10) ** 0.5) and error == pytest.approx(0.02 / 2**0.5)

@@ -9,7 +9,8 @@ cannot measure the objective (``measurable=False``: the gain is unknown).
 The verdict is judged on the speed-up's lower confidence bound (`CONFIDENCE_Z` standard
 errors below the measured ratio, when the benchmark reports its error): on a 50 µs
 model timing noise alone can read 1.1x, and "met" must not be a coin flip. The
-reported ``gain`` stays the measured one.
+reported ``gain`` stays the measured one. A measurement whose interval straddles
+``min_gain`` is `undecided`: the trial job times it again, longer, before the verdict.
 """
 
 from __future__ import annotations
@@ -44,8 +45,18 @@ class Goal:
 
     def sure_gain(self, trial: Trial) -> float | None:
         """The gain at the speed-up's lower confidence bound (the measured gain when no error is known)."""
+        return self._gain_at(trial, -CONFIDENCE_Z)
+
+    def undecided(self, trial: Trial) -> bool:
+        """Whether ``min_gain`` lies inside the gain's confidence interval: more timing would settle it."""
+        if not self.needs_gain or not trial.speedup_error or self.min_gain is None:
+            return False
+        low, high = self._gain_at(trial, -CONFIDENCE_Z), self._gain_at(trial, CONFIDENCE_Z)
+        return low is not None and high is not None and low < self.min_gain <= high
+
+    def _gain_at(self, trial: Trial, errors: float) -> float | None:
         if trial.speedup and trial.speedup_error:
-            trial = trial.with_(speedup=trial.speedup * math.exp(-CONFIDENCE_Z * trial.speedup_error))
+            trial = trial.with_(speedup=trial.speedup * math.exp(errors * trial.speedup_error))
         return self.gain(trial)
 
     def judge(self, trial: Trial) -> Trial:

@@ -10,8 +10,13 @@ from typing import Any
 from inc_core.adaptor.base import Adaptor, Calibration
 from inc_core.errors import NotSupportedError
 from inc_core.evaluate.evaluator import Evaluator
+from inc_core.evaluate.goal import Goal
+from inc_core.history.trial import Trial, TrialState
 from inc_core.measure import timing
 from inc_core.space.tune_config import TuneConfig
+
+CONFIRM_BUDGET = 3.0
+"""A benchmark whose speed-up leaves the goal undecided is run again with this many times its budget."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,8 @@ class TrialJob:
     benchmark_seconds: float | None = None  # cap of one paired benchmark (`inc_core.measure.timing.budget`)
     prebuilt: Mapping[TuneConfig, Any] = field(default_factory=dict)
     """Models the cost model already built (its presets), reused when a trial asks for one."""
+    goal: Goal | None = None
+    """Asked whether a measured speed-up settles the verdict; if not, it is measured again (`CONFIRM_BUDGET`)."""
 
     def shipped(self) -> TrialJob:
         """This job as sent to other processes: no models kept or carried."""
@@ -61,17 +68,42 @@ class TrialJob:
         passed = self.evaluator.passes(metrics, self.baseline)
         latency = size = speedup = speedup_error = None
         try:
+            size = self._size(quantized)
             if passed and self.measure_latency:
-                # Paired with fp32 in one interleaved benchmark: the ratio, not the absolute
-                # time, says whether this config is faster on a shared machine.
-                with timing.budget(self.benchmark_seconds), timing.recorded_errors() as errors:
-                    reference, latency = self.adaptor.benchmark_many([self.model, quantized], self.calibration)
-                speedup = reference / latency if latency else None
-                speedup_error = errors[1] if len(errors) == 2 else None
-            size = self.adaptor.model_size(quantized)
+                latency, speedup, speedup_error = self._paired(quantized, self.benchmark_seconds)
+                if speedup and speedup_error and self._undecided(config, size, speedup, speedup_error):
+                    seconds = CONFIRM_BUDGET * (self.benchmark_seconds or timing.benchmark_cap())
+                    latency, again, error = self._paired(quantized, seconds)
+                    if again and error:
+                        speedup, speedup_error = timing.pooled([(speedup, speedup_error), (again, error)])
         except NotSupportedError:
             pass
         except Exception as exc:
             return TrialOutcome(metrics, passed, error=f"measuring objectives failed: {type(exc).__name__}: {exc}")
         kept = quantized if self.keep_model else None
         return TrialOutcome(metrics, passed, latency, size, model=kept, speedup=speedup, speedup_error=speedup_error)
+
+    def _paired(self, quantized: Any, seconds: float | None) -> tuple[float, float | None, float | None]:
+        """Latency, speed-up over fp32 and its relative error, from one interleaved benchmark.
+
+        Paired with fp32: the ratio, not the absolute time, says whether this config is
+        faster on a shared machine.
+        """
+        with timing.budget(seconds), timing.recorded_errors() as errors:
+            reference, latency = self.adaptor.benchmark_many([self.model, quantized], self.calibration)
+        speedup = reference / latency if latency else None
+        return latency, speedup, errors[1] if len(errors) == 2 else None
+
+    def _undecided(self, config: TuneConfig, size: int | None, speedup: float, error: float) -> bool:
+        if self.goal is None:
+            return False
+        probe = Trial(
+            0, config, state=TrialState.COMPLETE, passed=True, model_size=size, speedup=speedup, speedup_error=error
+        )
+        return self.goal.undecided(probe)
+
+    def _size(self, quantized: Any) -> int | None:
+        try:
+            return self.adaptor.model_size(quantized)
+        except NotSupportedError:
+            return None

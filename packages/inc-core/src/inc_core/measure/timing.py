@@ -87,6 +87,15 @@ def recorded_errors() -> Iterator[list[float]]:
         _errors.reset(token)
 
 
+def pooled(estimates: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """One ratio and its relative error from independent ``(ratio, relative error)`` measurements
+    (inverse-variance weights on the log scale)."""
+    weights = [1.0 / max(error, 1e-6) ** 2 for _, error in estimates]
+    total = sum(weights)
+    log_ratio = sum(w * math.log(ratio) for w, (ratio, _) in zip(weights, estimates, strict=True)) / total
+    return math.exp(log_ratio), total**-0.5
+
+
 def median_latency(run: Callable[[], object], warmup: int = 3, repetitions: int = 20) -> float:
     """Median seconds of ``run()`` over ``repetitions`` timed calls after ``warmup`` untimed ones."""
     for _ in range(max(0, warmup)):

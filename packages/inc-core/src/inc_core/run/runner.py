@@ -229,6 +229,7 @@ class TuningRun(RunSettings):
             self.goal.measurable and self.objectives.measures_latency,
             benchmark_seconds=timing.share_of(self.baseline_seconds, TRIAL_BENCHMARK_SHARE),
             prebuilt=self.cost_model.models if self.cost_model is not None else {},
+            goal=self.goal,
         )
 
     def executor_kinds(self) -> list[type[ExecutorKind]]:
