@@ -13,6 +13,8 @@ MIN_GAIN = TuningConfig.model_fields["min_gain"].default
 """The default ``min_gain`` the benchmark runs with."""
 ORACLE_TARGET_EVALS = 6
 MIN_SPEEDUP = {"efficientnet-onnx": 1.3, "efficientnet-torch-compile": 1.3, "bert-onnx": 1.5}
+MAX_OVERHEAD = {"bert-onnx": 0.30}
+"""Share of the wall time the tuner may take outside the user's eval function."""
 REPORTED_ONLY = {
     "efficientnet-torch": "eager PyTorch runs static int8 convs through reference quantize/dequantize ops, "
     "slower than fp32; the int8 kernels come with torch.compile (efficientnet-torch-compile)",
@@ -95,12 +97,14 @@ def targets(rows: list[dict[str, Any]], oracles: dict[str, Any]) -> list[str]:
             continue
         if name in oracles:
             bound, oracle_speed = oracles[name]["fewest_float_ops"], oracles[name]["2t"]["speedup"]
-            if oracle_speed < 1.0 + MIN_GAIN:  # the fewest-float config is no faster: nothing can meet the goal
-                ok = not r["met"] and r["evals"] <= ORACLE_TARGET_EVALS
-                text = (f"the oracle config runs at {_x(oracle_speed)} of fp32 at 2 threads, so no config "
-                        f"can meet the goal; auto met={r['met']} in {r['evals']} evaluations "
-                        f"(<= {ORACLE_TARGET_EVALS}), best passing config {r['float_ops']} float ops "
-                        f"(oracle {bound})")  # fmt: skip
+            if oracle_speed < 1.0 + MIN_GAIN:
+                # int8 with the fewest ops in float is no faster than fp32 here, so fewer float ops is no
+                # bar; a met verdict must still be a faster model (another mode may be: weight-only, fp16).
+                ok = r["evals"] <= ORACLE_TARGET_EVALS and (not r["met"] or (speed is not None and speed >= 1.0))
+                text = (f"the oracle config runs at {_x(oracle_speed)} of fp32 at 2 threads, so the "
+                        f"fewest-float-ops bar does not apply; auto met={r['met']} in {r['evals']} evaluations "
+                        f"(<= {ORACLE_TARGET_EVALS}), speed-up {_x(speed)} at 2 threads, "
+                        f"{r['float_ops']} float ops (oracle {bound})")  # fmt: skip
             else:
                 ok = r["met"] and r["evals"] <= ORACLE_TARGET_EVALS and (r["float_ops"] or 0) <= bound
                 text = (f"auto met={r['met']} in {r['evals']} evaluations (<= {ORACLE_TARGET_EVALS}) with "
@@ -111,6 +115,14 @@ def targets(rows: list[dict[str, Any]], oracles: dict[str, Any]) -> list[str]:
             text = (f"auto met={r['met']} in {r['evals']} evaluations (<= {AUTO_TARGET_EVALS}), "
                     f"speed-up {_x(speed)} at 2 threads (>= {need}x)")  # fmt: skip
         lines.append(f"- {name}: {text}: {'ok' if ok else 'MISSED'}")
+    for r in [r for r in rows if r["strategy"] == "auto" and r["case"] in MAX_OVERHEAD]:
+        need, share = MAX_OVERHEAD[r["case"]], r["overhead_share"]
+        outside = r["wall_s"] - r["eval_s"]
+        lines.append(
+            f"- {r['case']}: tuner overhead {share:.0%} of the wall time (<= {need:.0%}): {outside:.1f} s outside "
+            f"the eval function (cost model {r['cost_model_s']:.1f} s) against {r['eval_s']:.1f} s in "
+            f"{r['eval_calls']} eval calls: {'ok' if share <= need else 'MISSED'}"
+        )
     slow = [
         f"{r['case']}/{r['strategy']} ({_x(_speedup(r, '2t'))})"
         for r in rows
