@@ -16,7 +16,8 @@ from inc_core.measure import timing
 from inc_core.space.tune_config import TuneConfig
 
 CONFIRM_BUDGET = 3.0
-"""A benchmark whose speed-up leaves the goal undecided is run again with this many times its budget."""
+"""A benchmark whose speed-up leaves the goal undecided is run again with this many times its budget
+(at most `inc_core.measure.timing.benchmark_cap`)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ class TrialJob:
             if passed and self.measure_latency:
                 latency, speedup, speedup_error = self._paired(quantized, self.benchmark_seconds)
                 if speedup and speedup_error and self._undecided(config, size, speedup, speedup_error):
-                    seconds = CONFIRM_BUDGET * (self.benchmark_seconds or timing.benchmark_cap())
+                    cap = timing.benchmark_cap()
+                    seconds = min(cap, CONFIRM_BUDGET * (self.benchmark_seconds or cap))
                     latency, again, error = self._paired(quantized, seconds)
                     if again and error:
                         speedup, speedup_error = timing.pooled([(speedup, speedup_error), (again, error)])
