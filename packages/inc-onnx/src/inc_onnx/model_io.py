@@ -115,12 +115,15 @@ def session(
     optimization: str = "all",
     workdir: str | Path | None = None,
     settings: Mapping[str, Any] | None = None,
+    spinning: bool = True,
 ) -> onnxruntime.InferenceSession:
     """An InferenceSession for a ModelProto, serialized bytes or a file path.
 
     ``threads``: intra-op threads (0 = ORT's default). ``settings``: further
-    ``SessionOptions`` attributes. Large ModelProtos are written to ``workdir`` (a
-    temporary directory by default) with external data first.
+    ``SessionOptions`` attributes. ``spinning=False``: idle intra-op workers block instead
+    of spinning, for sessions timed side by side (see `OnnxAdaptor.benchmark_many`).
+    Large ModelProtos are written to ``workdir`` (a temporary directory by default) with
+    external data first.
     """
     import onnx
     import onnxruntime as ort
@@ -131,6 +134,8 @@ def session(
     options.log_severity_level = 3
     for name, value in (settings or {}).items():
         setattr(options, name, value)
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     levels = {
         "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
         "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
