@@ -91,8 +91,8 @@ PAIRED_REPEATS = 3
 def paired_speedups(case: Case, model: Any) -> dict[str, Any]:
     """fp32 and ``model`` timed round-robin at 1 and 2 threads: medians (ms), fp32/tuned and its spread.
 
-    Each of `PAIRED_REPEATS` measurements builds its own runners (sessions), so a model that
-    lands on a lucky or unlucky thread placement once does not decide the row.
+    Each of `PAIRED_REPEATS` measurements builds its own runners (sessions), so one
+    measurement's state (a burst of load, a session's warm-up) does not decide the row.
     """
     from inc_core.measure.timing import interleaved_latency
 

@@ -142,16 +142,21 @@ def torch_runner(batch: Any, compile: bool = False) -> Runner:
 
     def make(model: Any, threads: int) -> Callable[[], object]:
         import torch
+
+        if not compile:
+
+            def eager() -> object:
+                with torch.no_grad():
+                    return model(batch)
+
+            return eager
         from torch._inductor import config as inductor_config
 
-        runner = torch.compile(model) if compile else model
+        compiled = torch.compile(model)
 
         def run() -> object:
-            with torch.no_grad():
-                if not compile:
-                    return runner(batch)
-                with inductor_config.patch(freezing=True):
-                    return runner(batch)
+            with torch.no_grad(), inductor_config.patch(freezing=True):
+                return compiled(batch)
 
         return run
 
