@@ -11,7 +11,7 @@ from inc_core import ConfigError, OpOption, TuneConfig, TuningConfig, TuningSpac
 from inc_core.config.objectives import Objectives
 from inc_core.evaluate.goal import NO_GAIN, Goal
 from inc_core.history.trial import Trial, TrialState
-from inc_core.measure.cost import CostModel, PresetCost, kinds, preset, prune
+from inc_core.measure.cost import CostModel, PresetCost, kinds, measure, preset, prune
 from inc_core.measure.timing import interleaved_latency, pooled
 from inc_core.testing import SyntheticAdaptor, SyntheticModel, synthetic_accuracy
 
@@ -183,8 +183,8 @@ def test_a_forced_slower_mode_is_kept_with_one_warning(tmp_path, caplog) -> None
 
 
 class SleepTimedTrials(SyntheticAdaptor):
-    """Trial benchmarks (fp32 vs one candidate) timed for real by `interleaved_latency` on spins:
-    the candidate takes ``1 / speedup`` of fp32's time, each call off by up to ``jitter``."""
+    """Benchmarks timed for real by `interleaved_latency` on spins: every quantized model takes
+    ``1 / speedup`` of fp32's time, each call off by up to ``jitter``."""
 
     def __init__(self, speedup: float, jitter: float) -> None:
         super().__init__(noise=0.0)
@@ -192,14 +192,12 @@ class SleepTimedTrials(SyntheticAdaptor):
         self.rng = random.Random(0)
 
     def benchmark_many(self, models, calibration):
-        if len(models) != 2:  # the cost model's presets: the synthetic latency model
-            return super().benchmark_many(models, calibration)
-        self.trial_benchmarks += 1
+        self.trial_benchmarks += len(models) == 2  # the cost model times fp32 with every preset at once
 
         def candidate() -> None:
             busy(0.002 / self.speedup * self.rng.uniform(1 - self.jitter, 1 + self.jitter))
 
-        return interleaved_latency([lambda: busy(0.002), candidate], max_repetitions=400)
+        return interleaved_latency([lambda: busy(0.002), *[candidate] * (len(models) - 1)], max_repetitions=400)
 
 
 def busy(seconds: float) -> None:
@@ -209,18 +207,57 @@ def busy(seconds: float) -> None:
         pass
 
 
-@pytest.mark.parametrize(("speedup", "jitter", "benchmarks"), [(1.06, 0.5, 2), (3.0, 0.0, 1)])
+@pytest.mark.parametrize(("speedup", "jitter", "benchmarks"), [(1.06, 0.5, 1), (3.0, 0.0, 0)])
 def test_an_undecided_speedup_is_measured_again_before_the_verdict(tmp_path, speedup, jitter, benchmarks) -> None:
-    """1.06x with wide noise straddles min_gain=5%: a second, longer benchmark is pooled with
-    the first. 3x is decided at once."""
+    """The first trial is the fastest preset, already timed with fp32 by the cost model. 1.06x
+    with wide noise straddles min_gain=5%: a second, longer benchmark of its own is pooled
+    with the cost model's. 3x is decided by the cost model's measurement alone."""
     adaptor = SleepTimedTrials(speedup, jitter)
     config = TuningConfig(strategy="basic", run_dir=tmp_path / "run", max_trials=1)
     result = autotune(SyntheticModel(4, "flat"), config, synthetic_accuracy, adaptor=adaptor)
     [trial] = result.trials
     assert trial.passed and adaptor.trial_benchmarks == benchmarks
     assert trial.speedup_error is not None and trial.speedup == pytest.approx(speedup, rel=0.15)
-    if benchmarks == 1:
+    if benchmarks == 0:
         assert trial.met
+
+
+class SpinTimedPresets(SyntheticAdaptor):
+    """Every benchmark timed for real on spins: fp32 1 ms, the dynamic preset 5 ms, the others 0.5 ms."""
+
+    def __init__(self) -> None:
+        super().__init__(noise=0.0)
+        self.dynamic_calls = 0
+
+    def benchmark_many(self, models, calibration):
+        def dynamic() -> None:
+            self.dynamic_calls += 1
+            busy(0.005)
+
+        def of(model) -> object:
+            if model is SPACE_MODEL:
+                return lambda: busy(0.001)
+            modes = {o.mode for o in model.config.ops.values() if not o.is_float}
+            return dynamic if modes == {"dynamic"} else lambda: busy(0.0005)
+
+        return interleaved_latency([of(m) for m in models], warmup=2)
+
+
+SPACE_MODEL = SyntheticModel(4, "flat")
+
+
+@pytest.mark.parametrize(
+    ("weights", "settled"), [({"latency": 1.0}, True), ({"latency": 0.5, "model_size": 0.5}, False)]
+)
+def test_a_hopeless_preset_is_settled_by_the_warmup_when_latency_alone_counts(weights, settled) -> None:
+    adaptor = SpinTimedPresets()
+    space = TuningSpace(adaptor.capability(SPACE_MODEL))
+    measured = measure(adaptor, SPACE_MODEL, None, space, weights, benchmark_seconds=0.5)
+    dynamic, static = measured.presets["dynamic"], measured.presets["static"]
+    assert dynamic.speedup == pytest.approx(0.2, rel=0.3) and static.speedup == pytest.approx(2.0, rel=0.3)
+    assert static.speedup_error is not None
+    assert (dynamic.speedup_error is None) == settled
+    assert (adaptor.dynamic_calls == 2) == settled  # only its warmup calls
 
 
 def test_undecided_means_min_gain_inside_the_interval_and_pooling_narrows_it() -> None:

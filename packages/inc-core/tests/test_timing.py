@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import time
 
-from inc_core.measure.timing import interleaved_latency, median_latency, recorded_errors
+from inc_core.measure.timing import interleaved_latency, median_latency, recorded_errors, settle_slower
 
 
 def test_warmup_is_not_timed_and_the_median_ignores_outliers() -> None:
@@ -87,6 +87,36 @@ def test_bursty_load_widens_the_recorded_error() -> None:
         pass
     interleaved_latency([a, c], **kwargs)
     assert outside == []  # only calls inside the block report
+
+
+def test_settle_slower_stops_timing_a_run_slower_in_every_warmup_round() -> None:
+    """Inside `settle_slower(2)`, a run 5x slower than the first is called only in the warmup
+    and valued from it; one 1.5x slower, or slow in only one warmup round, is timed as usual."""
+    calls = {"hopeless": 0, "slow": 0, "once": 0}
+
+    def spin(seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+    def counted(name: str, seconds: float, first: float | None = None):
+        def run() -> None:
+            calls[name] += 1
+            spin(first if first is not None and calls[name] == 1 else seconds)
+
+        return run
+
+    runs = [lambda: spin(0.001), counted("hopeless", 0.005), counted("slow", 0.0015), counted("once", 0.001, 0.01)]
+    kwargs = {"warmup": 2, "min_repetitions": 10, "min_seconds": 0}
+    with settle_slower(2.0), recorded_errors() as errors:
+        latencies = interleaved_latency(runs, **kwargs)
+    assert calls == {"hopeless": 2, "slow": calls["slow"], "once": calls["once"]}
+    assert calls["slow"] >= 12 and calls["once"] >= 12
+    assert 3.5 < latencies[1] / latencies[0] < 6 and errors[1] is None
+    assert 1.2 < latencies[2] / latencies[0] < 1.9 and errors[2] is not None
+    calls["hopeless"] = 0
+    interleaved_latency(runs, **kwargs)
+    assert calls["hopeless"] >= 12  # outside the block every run is timed
 
 
 def test_the_benchmark_cap_comes_from_the_environment(monkeypatch) -> None:

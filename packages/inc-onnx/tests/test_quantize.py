@@ -260,6 +260,34 @@ def test_large_models_use_external_data(tmp_path: Path) -> None:
     adaptor.close()
 
 
+def test_is_large_counts_tensors_held_by_nodes_and_subgraphs(monkeypatch) -> None:
+    from onnx import TensorProto, helper, numpy_helper
+
+    from inc_onnx import model_io
+
+    def constant(name: str, size: int) -> onnx.NodeProto:
+        return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.ones(size, np.float32), name))
+
+    branch = helper.make_graph([constant("b", 300_000)], "branch", [], [helper.make_tensor_value_info("b", 1, None)])
+    other = helper.make_graph([constant("c", 10)], "other", [], [helper.make_tensor_value_info("c", 1, None)])
+    nodes = [
+        constant("a", 200_000),
+        helper.make_node("If", ["flag"], ["y"], then_branch=branch, else_branch=other),
+    ]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("flag", TensorProto.BOOL, [])],
+        [helper.make_tensor_value_info("y", 1, None)],
+        initializer=[numpy_helper.from_array(np.ones(100_000, np.float32), "w")],
+    )  # fmt: skip
+    model = helper.make_model(graph)
+    exact = model.ByteSize()  # 2.4 MB of tensors: 0.4 in an initializer, 0.8 in a Constant, 1.2 in a branch
+    for threshold in (exact - 1, exact, 1_000_000, exact + 2**20):
+        assert model_io.is_large(model, threshold) == (exact > threshold), threshold
+    monkeypatch.setattr(model_io, "NON_TENSOR_ALLOWANCE", 0)  # decided from the tensors alone
+    assert model_io.is_large(model, 2_399_000)  # only with the Constant's and the branch's tensors counted
+    assert not model_io.is_large(model, exact)
+
+
 def test_quantize_leaves_the_input_model_unchanged(adaptor) -> None:
     model = cnn_model()
     before = model.SerializeToString()

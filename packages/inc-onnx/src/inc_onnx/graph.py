@@ -10,6 +10,7 @@ element types are recorded so later passes know which tensors are float.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import shutil
 from collections import defaultdict
@@ -95,8 +96,9 @@ class PreparedModel:
     shapes: dict[str, tuple[int | str | None, ...]] = field(default_factory=dict)
     preprocessed: bool = False
 
-    @property
+    @functools.cached_property
     def initializers(self) -> dict[str, onnx.TensorProto]:
+        """Initializers by name (built once: the prepared model is never changed)."""
         return {init.name: init for init in self.model.graph.initializer}
 
 

@@ -12,6 +12,7 @@ config — every strategy's first trial — is the fastest measured preset.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterable, Mapping
@@ -31,6 +32,9 @@ logger = logging.getLogger("inc.cost")
 FP32 = "fp32"
 NOISE_MARGIN = 0.1
 """A preset measured this close to fp32 (0.9x) may really be faster on a noisy machine."""
+HOPELESS = 2.0
+"""With latency the only objective, a preset this many times slower than fp32 in every warmup
+round is timed no further (`inc_core.measure.timing.settle_slower`)."""
 
 
 def option_kind(option: OpOption) -> str:
@@ -64,6 +68,8 @@ class PresetCost:
     size: int | None = None
     compression: float | None = None
     error: str | None = None
+    speedup_error: float | None = None
+    """Relative standard error of ``speedup`` (`inc_core.measure.timing.recorded_errors`); None if not reported."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,8 @@ class CostModel:
     latency_measured: bool = True
     models: Mapping[TuneConfig, Any] = field(default_factory=dict, compare=False, repr=False)
     """The presets as built, by config (this process only: not stored, not replayed on resume)."""
+    timed: Mapping[TuneConfig, PresetCost] = field(default_factory=dict, compare=False, repr=False)
+    """The built presets' costs by config, as measured in this process (paired with fp32 on this machine)."""
 
     @property
     def baseline_latency(self) -> float | None:
@@ -155,43 +163,65 @@ def measure(
             presets[kind] = PresetCost(kind, error=f"{type(exc).__name__}: {exc}"[:300])
             logger.warning("cost model: the %s preset could not be built: %s", kind, presets[kind].error)
     latencies: list[float | None] = [None] * (len(built) + 1)
+    errors: list[float | None] = [None] * (len(built) + 1)
     latency_measured = weights.get("latency", 0) > 0
     if latency_measured:
         try:
-            latencies = _benchmark(adaptor, [model, *built.values()], calibration, benchmark_seconds)
+            latency_only = not any(w > 0 for name, w in weights.items() if name != "latency")
+            settle = timing.settle_slower(HOPELESS) if latency_only else contextlib.nullcontext()
+            with settle:
+                latencies, errors = _benchmark(adaptor, [model, *built.values()], calibration, benchmark_seconds)
         except NotSupportedError as exc:
             latency_measured = False
             logger.warning("cost model: latency cannot be measured (%s)", exc)
     sizes = [_size(adaptor, m) for m in [model, *built.values()]]
     base_latency, base_size = latencies[0], sizes[0]
-    for (kind, _), latency, size in zip(built.items(), latencies[1:], sizes[1:], strict=True):
+    rows = zip(built.items(), latencies[1:], errors[1:], sizes[1:], strict=True)
+    for (kind, _), latency, error, size in rows:
         presets[kind] = PresetCost(
             kind,
             latency=latency,
             speedup=base_latency / latency if latency and base_latency else None,
             size=size,
             compression=base_size / size if size and base_size else None,
+            speedup_error=error,
         )
     objectives = Objectives(dict(weights), base_latency, base_size)
     ordered = {k: presets[k] for k in kinds(space) if k in presets}
     models = {configs[kind]: quantized for kind, quantized in built.items()}
-    return CostModel(ordered, objectives, time.perf_counter() - started, latency_measured, models)
+    timed = {configs[kind]: presets[kind] for kind in built}
+    return CostModel(ordered, objectives, time.perf_counter() - started, latency_measured, models, timed)
 
 
-def _benchmark(adaptor: Adaptor, models: list[Any], calibration: Calibration, seconds: float | None) -> list[Any]:
-    """One interleaved benchmark of ``models`` (fp32 first); a second one when no preset beat fp32.
+def _benchmark(
+    adaptor: Adaptor, models: list[Any], calibration: Calibration, seconds: float | None
+) -> tuple[list[Any], list[float | None]]:
+    """Latencies and their ratios' relative errors from one interleaved benchmark of ``models``
+    (fp32 first); a second one when no preset beat fp32.
 
     Dropping every mode means no evaluation at all, so that verdict is confirmed: the
     two measurements are combined (geometric mean of each model's latency).
     """
-    with timing.budget(seconds):
-        first = list(adaptor.benchmark_many(models, calibration))
+    first, first_errors = _timed(adaptor, models, calibration, seconds)
     if len(models) < 2 or first[0] is None or any(t is not None and t < first[0] for t in first[1:]):
-        return first
+        return first, first_errors
     logger.info("cost model: no preset measured faster than fp32; measuring again to confirm")
-    with timing.budget(seconds):
-        second = list(adaptor.benchmark_many(models, calibration))
-    return [None if a is None or b is None else (a * b) ** 0.5 for a, b in zip(first, second, strict=True)]
+    second, second_errors = _timed(adaptor, models, calibration, seconds)
+    latencies = [None if a is None or b is None else (a * b) ** 0.5 for a, b in zip(first, second, strict=True)]
+    errors = [
+        None if a is None or b is None else 0.5 * (a * a + b * b) ** 0.5
+        for a, b in zip(first_errors, second_errors, strict=True)
+    ]
+    return latencies, errors
+
+
+def _timed(
+    adaptor: Adaptor, models: list[Any], calibration: Calibration, seconds: float | None
+) -> tuple[list[Any], list[float | None]]:
+    with timing.budget(seconds), timing.recorded_errors() as recorded:
+        latencies = list(adaptor.benchmark_many(models, calibration))
+    errors: list[float | None] = list(recorded) if len(recorded) == len(models) else [None] * len(models)
+    return latencies, errors
 
 
 def _known(gain: float | None) -> float:

@@ -14,6 +14,7 @@ explicit; the cost model still measures the fp32 baseline and the gains.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -107,7 +108,7 @@ def prepare_space(
         )
         weights = {"latency": 0.0, "model_size": 1.0}
         objectives = Objectives(weights, None, measured.baseline_size)
-        measured = cost.CostModel(measured.presets, objectives, measured.seconds, False, measured.models)
+        measured = dataclasses.replace(measured, objectives=objectives, latency_measured=False)
     removed: dict[str, str] = {}
     if not explicit and measurable:
         pruning = cost.prune(space, measured, forced, drop_slower=config.min_gain is not None)

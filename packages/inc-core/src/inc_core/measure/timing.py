@@ -10,7 +10,10 @@ to ``rel_precision``, so a quiet machine needs a few rounds and a 50 µs model g
 hundreds of runs in the time a 500 ms model gets a handful. The error of a ratio is
 the larger of a robust per-round standard error and one from block medians (bursts of
 load last many rounds of a fast model, so rounds are not independent samples);
-`recorded_errors` hands it to the caller, which judges a gain against it.
+`recorded_errors` hands it to the caller, which judges a gain against it. Inside
+`settle_slower`, a run already several times slower than the first in every warmup round
+is timed no further (the cost model's hopeless presets: a ConvInteger CNN at 0.06x would
+otherwise take most of the benchmark).
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ DEFAULT_MAX_SECONDS = 10.0
 MAX_SECONDS_VARIABLE = "INC_BENCHMARK_MAX_SECONDS"
 _BLOCKS = 10  # block medians for the error of a ratio under bursty load
 _max_seconds: contextvars.ContextVar[float | None] = contextvars.ContextVar("inc_benchmark_seconds", default=None)
-_errors: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("inc_benchmark_errors", default=None)
+_Errors = list[float | None]
+_errors: contextvars.ContextVar[_Errors | None] = contextvars.ContextVar("inc_benchmark_errors", default=None)
+_settle: contextvars.ContextVar[float | None] = contextvars.ContextVar("inc_benchmark_settle", default=None)
 
 
 def benchmark_cap() -> float:
@@ -74,12 +79,25 @@ def budget(seconds: float | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def recorded_errors() -> Iterator[list[float]]:
+def settle_slower(ratio: float) -> Iterator[None]:
+    """Inside the block, `interleaved_latency` times no further a run that took more than
+    ``ratio`` times the first run's time in every warmup round: its value is its fastest warmup
+    ratio to the first run, with no error (`recorded_errors` gets None for it)."""
+    token = _settle.set(float(ratio))
+    try:
+        yield
+    finally:
+        _settle.reset(token)
+
+
+@contextlib.contextmanager
+def recorded_errors() -> Iterator[list[float | None]]:
     """Inside the block, each `interleaved_latency` call leaves its runs' relative standard
     errors (log scale; the first run's of its median, the others' of their ratio to the
-    first) in the yielded list, so core learns how sure a speed-up is through any adaptor
-    that times with `interleaved_latency`; it stays empty for one that does not."""
-    sink: list[float] = []
+    first; None for a run `settle_slower` settled) in the yielded list, so core learns how
+    sure a speed-up is through any adaptor that times with `interleaved_latency`; it stays
+    empty for one that does not."""
+    sink: list[float | None] = []
     token = _errors.set(sink)
     try:
         yield sink
@@ -129,17 +147,22 @@ def interleaved_latency(
     if not runs:
         return []
     limit = max_seconds if max_seconds is not None else _max_seconds.get() or benchmark_cap()
+    warm: list[list[float]] = [[] for _ in runs]
     for _ in range(max(0, warmup)):
-        for run in runs:
+        for run, bucket in zip(runs, warm, strict=True):
+            start = time.perf_counter()
             run()
-    times: list[list[float]] = [[] for _ in runs]
+            bucket.append(max(time.perf_counter() - start, 1e-9))
+    settled = _settled(warm, _settle.get())
+    timed = [i for i in range(len(runs)) if i not in settled]
+    times: list[list[float]] = [[] for _ in timed]
     started = time.perf_counter()
     round_number = 0
     while True:
         round_number += 1
-        for run, bucket in zip(runs, times, strict=True):
+        for i, bucket in zip(timed, times, strict=True):
             start = time.perf_counter()
-            run()
+            runs[i]()
             bucket.append(max(time.perf_counter() - start, 1e-9))
         spent = time.perf_counter() - started
         if spent >= limit:
@@ -150,11 +173,24 @@ def interleaved_latency(
             break
         if round_number % max(1, round_number // 20) == 0 and _precise(times, rel_precision):
             break  # checked every ~5% more rounds: thousands of rounds of a fast model stay cheap
+    base = float(statistics.median(times[0]))
+    ratios = [1.0, *(math.exp(statistics.median(_log_ratios(t, times[0]))) for t in times[1:])]
+    values = {i: base * ratio for i, ratio in zip(timed, ratios, strict=True)}
+    values.update({i: base * ratio for i, ratio in settled.items()})
     sink = _errors.get()
     if sink is not None:
-        sink[:] = _errors_of(times)
-    base = float(statistics.median(times[0]))
-    return [base, *(base * math.exp(statistics.median(_log_ratios(t, times[0]))) for t in times[1:])]
+        errors: dict[int, float | None] = dict(zip(timed, _errors_of(times), strict=True))
+        sink[:] = [errors.get(i) for i in range(len(runs))]
+    return [values[i] for i in range(len(runs))]
+
+
+def _settled(warm: Sequence[Sequence[float]], ratio: float | None) -> dict[int, float]:
+    """Runs (never the first) slower than ``ratio`` times the first in every warmup round, with
+    their fastest ratio to it; none without `settle_slower` or warmup rounds."""
+    if ratio is None or len(warm) < 2 or not warm[0]:
+        return {}
+    fastest = {i: min(t / r for t, r in zip(warm[i], warm[0], strict=True)) for i in range(1, len(warm))}
+    return {i: value for i, value in fastest.items() if value > ratio}
 
 
 def _log_ratios(times: Sequence[float], reference: Sequence[float]) -> list[float]:
