@@ -56,16 +56,24 @@ class TimedEval:
     """The user's eval function, with the seconds spent inside it counted."""
 
     def __init__(self, fn: Any) -> None:
-        self.fn, self.seconds, self.calls = fn, 0.0, 0
+        self.fn = fn
+        self.durations: list[float] = []
         self.__name__ = "score"
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.durations)
+
+    @property
+    def calls(self) -> int:
+        return len(self.durations)
 
     def __call__(self, model: Any) -> float:
         start = time.perf_counter()
         try:
             return self.fn(model)
         finally:
-            self.seconds += time.perf_counter() - start
-            self.calls += 1
+            self.durations.append(time.perf_counter() - start)
 
 
 @contextlib.contextmanager
@@ -187,6 +195,7 @@ def tune(
             "wall_s": wall,
             "eval_s": metric.seconds,
             "eval_calls": metric.calls,
+            "baseline_eval_s": metric.durations[0] if metric.durations else None,
             "overhead_share": max(0.0, wall - metric.seconds) / wall if wall > 0 else None,
             "cost_model_s": (result.cost_model or {}).get("seconds"),
             "trials": [trial_record(t, recipes) for t in trials],

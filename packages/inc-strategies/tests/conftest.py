@@ -69,7 +69,7 @@ def drive(
     Stops like the runner: at the first pass when ``timeout == 0`` (outside atomic stages),
     at ``max_trials`` evaluations, or when the strategy is finished.
     """
-    adaptor = SyntheticAdaptor()
+    adaptor = SyntheticAdaptor(noise=0.0)  # latency a function of the config: arrival order cannot matter
     space = TuningSpace(adaptor.capability(model))
     context = fake_context(model, timeout)
     strategy = cls(space, context)
