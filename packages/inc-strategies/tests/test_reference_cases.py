@@ -214,3 +214,25 @@ def test_conservative_splits_a_failing_group_whose_unit_holds_a_float_only_op(co
             strategy.tell(failed)
     assert all(config["relu"] == fp32 for config in proposals)
     assert any(config["m2"] == int8 and config["m1"] == fp32 for config in proposals)  # the half with the unit
+
+
+@pytest.mark.parametrize(("error", "tried"), [(0.02, True), (0.002, False), (None, False)])
+def test_a_preset_just_under_min_gain_gets_a_trial_only_if_its_timing_noise_allows_the_gain(error, tried) -> None:
+    """Static measured at 1.03x: with 2% timing noise it may really be 1.07x, above min_gain=5%,
+    so it is worth a trial; measured to 0.2% (or with no error reported) it cannot meet the goal."""
+    from inc_core import TuningSpace
+    from inc_core.config.objectives import Objectives
+    from inc_core.measure.cost import CostModel, PresetCost
+    from inc_core.testing import SyntheticAdaptor
+    from inc_strategies.modes import preset_order
+
+    space = TuningSpace(SyntheticAdaptor().capability(SyntheticModel(4, "flat")))
+    presets = {
+        "dynamic": PresetCost("dynamic", latency=0.5, speedup=2.0, speedup_error=0.01),
+        "static": PresetCost("static", latency=1 / 1.03, speedup=1.03, speedup_error=error),
+        "bf16": PresetCost("bf16", latency=1.25, speedup=0.8, speedup_error=0.05),
+    }
+    cost_model = CostModel(presets, Objectives({"latency": 1.0}, baseline_latency=1.0))
+    expected = ["dynamic", "static"] if tried else ["dynamic"]
+    assert preset_order(space, cost_model, min_gain=0.05) == expected
+    assert preset_order(space, cost_model, min_gain=None) == ["dynamic", "static"]

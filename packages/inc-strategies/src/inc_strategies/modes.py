@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from inc_core import OpOption, OpSpec, TuneConfig, TuningSpace
+from inc_core.evaluate.goal import CONFIDENCE_Z
 from inc_core.measure.cost import kinds, option_kind, preset
 
 if TYPE_CHECKING:
@@ -39,15 +40,21 @@ def accuracy_rank(option: OpOption) -> int:
 def preset_order(space: TuningSpace, cost_model: CostModel | None, min_gain: float | None) -> list[str]:
     """Kinds of ``space`` worth a trial as a whole, best measured gain first.
 
-    With a gain goal only kinds whose preset gains at least ``min_gain`` (a slower one
-    cannot meet it); without a cost model, every quantized kind in the space's order.
+    With a gain goal only kinds whose preset may gain ``min_gain`` within its timing noise
+    (`CONFIDENCE_Z` standard errors above the measured speed-up: a slower one cannot meet it,
+    and noise must not decide which modes get a trial); without a cost model, every
+    quantized kind in the space's order.
     """
     present = [k for k in kinds(space) if k in QUANTIZED_KINDS or cost_model is not None]
     if cost_model is None:
         return [k for k in present if k in QUANTIZED_KINDS]
     threshold = min_gain if min_gain is not None else 0.0
-    order = [k for k in cost_model.ranking() if k in present]
-    return [k for k in order if (gain := cost_model.gain(k)) is not None and gain > 0 and gain >= threshold]
+
+    def may_gain(kind: str) -> bool:
+        gain, most = cost_model.gain(kind), cost_model.gain(kind, errors=CONFIDENCE_Z)
+        return gain is not None and gain > 0 and most is not None and most >= threshold
+
+    return [k for k in cost_model.ranking() if k in present and may_gain(k)]
 
 
 def preset_config(space: TuningSpace, kind: str) -> TuneConfig:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -93,14 +94,21 @@ class CostModel:
     def baseline_size(self) -> int | None:
         return self.objectives.baseline_size
 
-    def gain(self, kind: str) -> float | None:
-        """Weighted objective gain of the ``kind`` preset over fp32 (0.4 = 1.4x); None if unknown."""
+    def gain(self, kind: str, errors: float = 0.0) -> float | None:
+        """Weighted objective gain of the ``kind`` preset over fp32 (0.4 = 1.4x); None if unknown.
+
+        ``errors``: with the speed-up moved by that many of its standard errors (2: about the
+        most it may really be), where the benchmark reported one.
+        """
         if kind == FP32:
             return 0.0
         cost = self.presets.get(kind)
         if cost is None or cost.error is not None:
             return None
-        as_trial = Trial(0, TuneConfig({}), latency=cost.latency, speedup=cost.speedup, model_size=cost.size)
+        speedup = cost.speedup
+        if speedup and cost.speedup_error and errors:
+            speedup *= math.exp(errors * cost.speedup_error)
+        as_trial = Trial(0, TuneConfig({}), latency=cost.latency, speedup=speedup, model_size=cost.size)
         relative = self.objectives.relative_cost(as_trial)
         return None if relative is None or relative <= 0 else 1.0 / relative - 1.0
 
