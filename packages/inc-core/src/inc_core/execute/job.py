@@ -48,15 +48,12 @@ class TrialJob:
     benchmark_seconds: float | None = None  # cap of one paired benchmark (`inc_core.measure.timing.budget`)
     prebuilt: Mapping[TuneConfig, Any] = field(default_factory=dict)
     """Models the cost model already built (its presets), reused when a trial asks for one."""
-    pretimed: Mapping[TuneConfig, tuple[float, float, float | None]] = field(default_factory=dict)
-    """``(latency, speed-up, error)`` the cost model measured for its presets, paired with fp32 in
-    this process: a passing preset starts from it instead of a benchmark of its own."""
     goal: Goal | None = None
     """Asked whether a measured speed-up settles the verdict; if not, it is measured again (`CONFIRM_BUDGET`)."""
 
     def shipped(self) -> TrialJob:
-        """This job as sent to other processes: no models kept or carried, no timings from this machine."""
-        return dataclasses.replace(self, keep_model=False, prebuilt={}, pretimed={})
+        """This job as sent to other processes: no models kept or carried."""
+        return dataclasses.replace(self, keep_model=False, prebuilt={})
 
     def __call__(self, config: TuneConfig) -> TrialOutcome:
         try:
@@ -74,8 +71,7 @@ class TrialJob:
         try:
             size = self._size(quantized)
             if passed and self.measure_latency:
-                timed = self.pretimed.get(config)
-                latency, speedup, speedup_error = timed or self._paired(quantized, self.benchmark_seconds)
+                latency, speedup, speedup_error = self._paired(quantized, self.benchmark_seconds)
                 if speedup and speedup_error and self._undecided(config, size, speedup, speedup_error):
                     cap = timing.benchmark_cap()
                     seconds = min(cap, CONFIRM_BUDGET * (self.benchmark_seconds or cap))

@@ -83,8 +83,6 @@ class CostModel:
     latency_measured: bool = True
     models: Mapping[TuneConfig, Any] = field(default_factory=dict, compare=False, repr=False)
     """The presets as built, by config (this process only: not stored, not replayed on resume)."""
-    timed: Mapping[TuneConfig, PresetCost] = field(default_factory=dict, compare=False, repr=False)
-    """The built presets' costs by config, as measured in this process (paired with fp32 on this machine)."""
 
     @property
     def baseline_latency(self) -> float | None:
@@ -197,8 +195,7 @@ def measure(
     objectives = Objectives(dict(weights), base_latency, base_size)
     ordered = {k: presets[k] for k in kinds(space) if k in presets}
     models = {configs[kind]: quantized for kind, quantized in built.items()}
-    timed = {configs[kind]: presets[kind] for kind in built}
-    return CostModel(ordered, objectives, time.perf_counter() - started, latency_measured, models, timed)
+    return CostModel(ordered, objectives, time.perf_counter() - started, latency_measured, models)
 
 
 def _benchmark(

@@ -229,19 +229,8 @@ class TuningRun(RunSettings):
             self.goal.measurable and self.objectives.measures_latency,
             benchmark_seconds=timing.share_of(self.baseline_seconds, TRIAL_BENCHMARK_SHARE),
             prebuilt=self.cost_model.models if self.cost_model is not None else {},
-            pretimed=self._pretimed(),
             goal=self.goal,
         )
-
-    def _pretimed(self) -> dict[TuneConfig, tuple[float, float, float | None]]:
-        """The cost model's paired timings of its presets (this process only), by config."""
-        if self.cost_model is None:
-            return {}
-        return {
-            config: (preset.latency, preset.speedup, preset.speedup_error)
-            for config, preset in self.cost_model.timed.items()
-            if preset.latency and preset.speedup
-        }
 
     def executor_kinds(self) -> list[type[ExecutorKind]]:
         return self.pm.executor_kinds()
