@@ -179,7 +179,9 @@ def test_parallel_executors(tmp_path: Path, executor: str) -> None:
     model = cnn_model()
     calib = cnn_calib(64)
     score = ArgmaxAgreement(model, cnn_calib(32, seed=5))
-    config = TuningConfig(strategy="toy", run_dir=tmp_path / "run", executor=executor, workers=2, tolerable_loss=0.02,
+    # A loose budget: which options come first follows the cost model's timing of a 30 µs model
+    # (noise), and this test is about the executors, not about that order.
+    config = TuningConfig(strategy="toy", run_dir=tmp_path / "run", executor=executor, workers=2, tolerable_loss=0.1,
                           min_gain=None)  # fmt: skip
     result = autotune(model, config, score, calib_data=calib)
     assert result.met_goal and result.trials and all(t.error is None for t in result.trials)

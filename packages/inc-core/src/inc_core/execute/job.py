@@ -18,6 +18,13 @@ from inc_core.space.tune_config import TuneConfig
 CONFIRM_BUDGET = 3.0
 """A benchmark whose speed-up leaves the goal undecided is run again with this many times its budget
 (at most `inc_core.measure.timing.benchmark_cap`)."""
+FAST_MODEL_SECONDS = 1e-3
+"""A model whose fp32 call takes less than this is always benchmarked twice, with fresh sessions: where session
+start-up (thread placement) is a large share of a call, one benchmark's pairing can be off by
+more than its own error (`inc_core.measure.timing.pooled` widens the error when the two disagree)."""
+
+
+_Timing = tuple[float, float | None, float | None]  # latency, speed-up over fp32, its relative error
 
 
 @dataclass(frozen=True)
@@ -71,13 +78,7 @@ class TrialJob:
         try:
             size = self._size(quantized)
             if passed and self.measure_latency:
-                latency, speedup, speedup_error = self._paired(quantized, self.benchmark_seconds)
-                if speedup and speedup_error and self._undecided(config, size, speedup, speedup_error):
-                    cap = timing.benchmark_cap()
-                    seconds = min(cap, CONFIRM_BUDGET * (self.benchmark_seconds or cap))
-                    latency, again, error = self._paired(quantized, seconds)
-                    if again and error:
-                        speedup, speedup_error = timing.pooled([(speedup, speedup_error), (again, error)])
+                latency, speedup, speedup_error = self._speedup(config, size, quantized)
         except NotSupportedError:
             pass
         except Exception as exc:
@@ -85,7 +86,22 @@ class TrialJob:
         kept = quantized if self.keep_model else None
         return TrialOutcome(metrics, passed, latency, size, model=kept, speedup=speedup, speedup_error=speedup_error)
 
-    def _paired(self, quantized: Any, seconds: float | None) -> tuple[float, float | None, float | None]:
+    def _speedup(self, config: TuneConfig, size: int | None, quantized: Any) -> _Timing:
+        """Latency, speed-up over fp32 and its error; timed twice when undecided or the model is fast."""
+        latency, speedup, error = self._paired(quantized, self.benchmark_seconds)
+        if not (speedup and error):
+            return latency, speedup, error
+        undecided = self._undecided(config, size, speedup, error)
+        if not (undecided or latency * speedup < FAST_MODEL_SECONDS):  # fp32's time per call
+            return latency, speedup, error
+        cap = timing.benchmark_cap()
+        seconds = (CONFIRM_BUDGET if undecided else 1.0) * (self.benchmark_seconds or cap)
+        latency, again, again_error = self._paired(quantized, min(cap, seconds))
+        if again and again_error:
+            speedup, error = timing.pooled([(speedup, error), (again, again_error)])
+        return latency, speedup, error
+
+    def _paired(self, quantized: Any, seconds: float | None) -> _Timing:
         """Latency, speed-up over fp32 and its relative error, from one interleaved benchmark.
 
         Paired with fp32: the ratio, not the absolute time, says whether this config is
