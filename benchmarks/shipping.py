@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
     sys.path[0] = str(ROOT)  # benchmarks/onnx.py and torch.py must not shadow the packages
 
-from benchmarks.shipping_cases import CASE_NAMES, Case, build_cases  # noqa: E402
+from benchmarks.shipping_cases import BERT_EVAL_TEXTS, CASE_NAMES, Case, build_cases  # noqa: E402
 from benchmarks.shipping_oracle import fewest_float_ops  # noqa: E402
 from benchmarks.shipping_report import render  # noqa: E402
 
@@ -245,6 +245,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-trials", type=int, default=None, help="override every case's trial cap")
     parser.add_argument("--verbose", action="store_true", help="the tuner's INFO log (every trial) on stderr")
     parser.add_argument("--fresh", action="store_true", help="drop earlier results in the JSON instead of merging")
+    parser.add_argument(
+        "--bert-eval-texts",
+        type=int,
+        default=BERT_EVAL_TEXTS,
+        help=f"texts the encoder's metric embeds (default {BERT_EVAL_TEXTS}; the overhead share follows it)",
+    )
     parser.add_argument("--out", type=Path, default=OUT, help=f"markdown to write (JSON next to it; default {OUT})")
     args = parser.parse_args(argv)
 
@@ -260,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     json_path = args.out.with_suffix(".json")
     results = load_results(json_path, args.fresh)
     started, load_start = time.perf_counter(), os.getloadavg()
-    for case in build_cases(args.cases, args.quick):
+    for case in build_cases(args.cases, args.quick, args.bert_eval_texts):
         print(f"== {case.title}", file=sys.stderr, flush=True)
         results["cases"][case.name] = {"title": case.title, "framework": case.framework, **case.details}
         if case.oracle:

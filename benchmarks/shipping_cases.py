@@ -299,17 +299,17 @@ BERT_EVAL_TEXTS = 3000
 """Texts the encoder's metric embeds: the size of a sentence-similarity test set (STS-B's has
 2,758 sentences), about 6 s per fp32 evaluation at 2 threads. The tuner's overhead is a fixed
 ~4.5 s on this encoder (mostly building the cost model's presets), so its share depends on
-this size: 70% with 480 texts, 27% with 2,880 (docs/benchmarks/shipping.md)."""
+this size (``--bert-eval-texts``; docs/benchmarks/shipping.md, "Tuner overhead")."""
 
 
-def bert_case(quick: bool) -> Case:
+def bert_case(quick: bool, eval_texts: int = BERT_EVAL_TEXTS) -> Case:
     """The seeded BERT-style encoder, ONNX with ``input_ids`` and ``attention_mask`` inputs."""
     import torch
 
     from inc_onnx.adaptor import OnnxAdaptor
 
     tokenizer = Tokenizer()
-    n_eval, n_calib, batch = (32, 32, 8) if quick else (BERT_EVAL_TEXTS, 64, 8)
+    n_eval, n_calib, batch = (32, 32, 8) if quick else (eval_texts, 64, 8)
     module = _BertEncoder.module(len(tokenizer))
 
     def feeds(texts: list[str], rows: int) -> list[dict[str, np.ndarray]]:
@@ -353,7 +353,7 @@ CASE_NAMES = (
 )  # fmt: skip
 
 
-def build_cases(names: list[str], quick: bool) -> list[Case]:
+def build_cases(names: list[str], quick: bool, bert_eval_texts: int = BERT_EVAL_TEXTS) -> list[Case]:
     """The named cases, in `CASE_NAMES` order (each model built once)."""
     unknown = sorted(set(names) - set(CASE_NAMES))
     if unknown:
@@ -363,7 +363,7 @@ def build_cases(names: list[str], quick: bool) -> list[Case]:
     if efficientnets:
         cases += efficientnet_cases(quick, efficientnets)
     if "bert-onnx" in names:
-        cases.append(bert_case(quick))
+        cases.append(bert_case(quick, bert_eval_texts))
     if "outlier-mlp" in names:
         cases.append(example_case("onnx_outlier_mlp", "outlier-mlp", "outlier MLP (examples/onnx_outlier_mlp)"))
     if "digits-cnn" in names:
