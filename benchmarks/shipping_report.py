@@ -19,7 +19,7 @@ OVERHEAD_NOTES = [
     "the space (ORT's symbolic shape inference, 0.3-0.6 s), calibrates every activation once, builds one preset "
     "per mode through ONNX Runtime's quantizers (`quantize_static` of the static preset alone takes 1.4-1.6 s "
     "on EfficientNet and on the encoder, most of it ORT's per-channel loops in Python) and times the presets "
-    "with fp32 in one round-robin (about 1 s; a preset more than 2x slower than fp32 in both warmup rounds is "
+    "with fp32 in one round-robin (about 1 s; a preset more than 2x slower than fp32 in two warm rounds is "
     "timed no further). A passing trial adds a paired benchmark of its own (at most a quarter of an evaluation; "
     "two for a model under 1 ms per call).",
     "",

@@ -195,7 +195,8 @@ def test_one_shot_calibration_iterator_serves_benchmark_and_calibration(tmp_path
     data = cnn_calib(64)
     batches = iter([{"x": data["x"][i : i + 16]} for i in range(0, 64, 16)])
     score = ArgmaxAgreement(model, cnn_calib(32, seed=5))
-    config = TuningConfig(strategy="toy", run_dir=tmp_path / "run", tolerable_loss=0.02, min_gain=None)
+    # A loose budget, as in test_parallel_executors: the option order follows noisy timings of a tiny model.
+    config = TuningConfig(strategy="toy", run_dir=tmp_path / "run", tolerable_loss=0.1, min_gain=None)
     result = autotune(model, config, score, calib_data=batches)
     assert result.met_goal and result.trials[0].error is None and result.baseline_latency
 

@@ -34,8 +34,8 @@ FP32 = "fp32"
 NOISE_MARGIN = 0.1
 """A preset measured this close to fp32 (0.9x) may really be faster on a noisy machine."""
 HOPELESS = 2.0
-"""With latency the only objective, a preset this many times slower than fp32 in every warmup
-round is timed no further (`inc_core.measure.timing.settle_slower`)."""
+"""With latency the only objective, a preset this many times slower than fp32 in two warm rounds
+is timed no further (`inc_core.measure.timing.settle_slower`)."""
 
 
 def option_kind(option: OpOption) -> str:

@@ -11,8 +11,8 @@ hundreds of runs in the time a 500 ms model gets a handful. The error of a ratio
 the larger of a robust per-round standard error and one from block medians (bursts of
 load last many rounds of a fast model, so rounds are not independent samples);
 `recorded_errors` hands it to the caller, which judges a gain against it. Inside
-`settle_slower`, a run already several times slower than the first in every warmup round
-is timed no further (the cost model's hopeless presets: a ConvInteger CNN at 0.06x would
+`settle_slower`, a run already several times slower than the first in every warm warmup
+round is timed no further (the cost model's hopeless presets: a ConvInteger CNN at 0.06x would
 otherwise take most of the benchmark).
 """
 
@@ -24,7 +24,7 @@ import math
 import os
 import statistics
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from inc_core.errors import ConfigError
 
@@ -33,6 +33,7 @@ _MAD_SIGMA = 1.4826  # sigma / median absolute deviation for normal noise
 DEFAULT_MAX_SECONDS = 10.0
 MAX_SECONDS_VARIABLE = "INC_BENCHMARK_MAX_SECONDS"
 _BLOCKS = 10  # block medians for the error of a ratio under bursty load
+_SETTLE_ROUNDS = 2  # warm rounds (after the cold first) that must agree before `settle_slower` drops a run
 _max_seconds: contextvars.ContextVar[float | None] = contextvars.ContextVar("inc_benchmark_seconds", default=None)
 _Errors = list[float | None]
 _errors: contextvars.ContextVar[_Errors | None] = contextvars.ContextVar("inc_benchmark_errors", default=None)
@@ -81,8 +82,9 @@ def budget(seconds: float | None) -> Iterator[None]:
 @contextlib.contextmanager
 def settle_slower(ratio: float) -> Iterator[None]:
     """Inside the block, `interleaved_latency` times no further a run that took more than
-    ``ratio`` times the first run's time in every warmup round: its value is its fastest warmup
-    ratio to the first run, with no error (`recorded_errors` gets None for it)."""
+    ``ratio`` times the first run's time in every warmup round after the first (cold) one: its
+    value is its fastest such ratio to the first run, with no error (`recorded_errors` gets
+    None for it). Needs two warmup rounds or more."""
     token = _settle.set(float(ratio))
     try:
         yield
@@ -159,11 +161,8 @@ def interleaved_latency(
     limit = max_seconds if max_seconds is not None else _max_seconds.get() or benchmark_cap()
     warm: list[list[float]] = [[] for _ in runs]
     for _ in range(max(0, warmup)):
-        for run, bucket in zip(runs, warm, strict=True):
-            start = time.perf_counter()
-            run()
-            bucket.append(max(time.perf_counter() - start, 1e-9))
-    settled = _settled(warm, _settle.get())
+        _round(runs, range(len(runs)), warm)
+    settled = _settled(runs, warm, _settle.get())
     timed = [i for i in range(len(runs)) if i not in settled]
     times: list[list[float]] = [[] for _ in timed]
     started = time.perf_counter()
@@ -194,13 +193,35 @@ def interleaved_latency(
     return [values[i] for i in range(len(runs))]
 
 
-def _settled(warm: Sequence[Sequence[float]], ratio: float | None) -> dict[int, float]:
-    """Runs (never the first) slower than ``ratio`` times the first in every warmup round, with
-    their fastest ratio to it; none without `settle_slower` or warmup rounds."""
+def _round(runs: Sequence[Callable[[], object]], which: Iterable[int], into: Sequence[list[float]]) -> None:
+    """Call ``runs[i]`` for each ``i`` in ``which``, in order, appending its seconds to ``into[i]``."""
+    for i in which:
+        start = time.perf_counter()
+        runs[i]()
+        into[i].append(max(time.perf_counter() - start, 1e-9))
+
+
+def _settled(
+    runs: Sequence[Callable[[], object]], warm: Sequence[list[float]], ratio: float | None
+) -> dict[int, float]:
+    """Runs (never the first) slower than ``ratio`` times the first in every warm round, with their
+    fastest ratio to it; none without `settle_slower` or a warmup.
+
+    The first round is cold (allocation, a ``torch.compile`` build: seconds) and never decides;
+    a run that looks hopeless gets paired rounds with the first until `_SETTLE_ROUNDS` warm
+    rounds agree, so one burst of load cannot drop it.
+    """
     if ratio is None or len(warm) < 2 or not warm[0]:
         return {}
-    fastest = {i: min(t / r for t, r in zip(warm[i], warm[0], strict=True)) for i in range(1, len(warm))}
-    return {i: value for i, value in fastest.items() if value > ratio}
+
+    def fastest(i: int) -> float:
+        return min((t / r for t, r in zip(warm[i][1:], warm[0][1:], strict=True)), default=math.inf)
+
+    suspects = [i for i in range(1, len(warm)) if fastest(i) > ratio]
+    while suspects and len(warm[0]) - 1 < _SETTLE_ROUNDS:
+        _round(runs, [0, *suspects], warm)
+        suspects = [i for i in suspects if fastest(i) > ratio]
+    return {i: fastest(i) for i in suspects}
 
 
 def _log_ratios(times: Sequence[float], reference: Sequence[float]) -> list[float]:
