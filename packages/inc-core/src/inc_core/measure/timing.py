@@ -164,15 +164,13 @@ def interleaved_latency(
         _round(runs, range(len(runs)), warm)
     settled = _settled(runs, warm, _settle.get())
     timed = [i for i in range(len(runs)) if i not in settled]
-    times: list[list[float]] = [[] for _ in timed]
+    by_run: list[list[float]] = [[] for _ in runs]
+    times = [by_run[i] for i in timed]  # the timed runs' buckets, filled in place
     started = time.perf_counter()
     round_number = 0
     while True:
         round_number += 1
-        for i, bucket in zip(timed, times, strict=True):
-            start = time.perf_counter()
-            runs[i]()
-            bucket.append(max(time.perf_counter() - start, 1e-9))
+        _round(runs, timed, by_run)
         spent = time.perf_counter() - started
         if spent >= limit:
             break
